@@ -1,0 +1,68 @@
+# Alur: `make lab` brings up the local lab and deploys site.yml to it; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+PYTHON ?= python3
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ALUR_PROJECT_DIR := $(CURDIR)
+
+
+.PHONY: help setup venv images lab lab-down lab-status lint unit molecule test clean lock
+
+help:
+	@echo "make lab        bring up the local lab (4 Debian containers) and deploy site.yml to it"
+	@echo "make test       every test: lint, unit, Molecule scenarios, lab integration"
+	@echo "make setup      host packages, .venv, base images (idempotent)"
+	@echo "make lint       ansible-lint, yamllint, ruff, mypy"
+	@echo "make molecule   the Molecule scenarios only (SCENARIO=name for one)"
+	@echo "make lab-down   remove the lab"
+
+setup: venv
+	@$(BIN)/alur lab image
+
+$(VENV)/.installed: pyproject.toml requirements.lock scripts/setup-host.sh
+	@scripts/setup-host.sh
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+	@scripts/setup-host.sh >/dev/null
+
+lab: setup
+	$(BIN)/alur lab up
+	$(BIN)/ansible-playbook -i inventory/lab site.yml
+
+lab-down: venv
+	$(BIN)/alur lab down
+
+lab-status: venv
+	$(BIN)/alur lab status
+
+lint: venv
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint
+	$(BIN)/ruff check src tests molecule
+	$(BIN)/ruff format --check src tests molecule
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+molecule: setup
+	$(BIN)/pytest -q tests/molecule $(if $(SCENARIO),-k $(SCENARIO))
+
+test: setup lint
+	$(BIN)/pytest tests
+
+lock:
+	$(PYTHON) -m venv /tmp/alur-lock && /tmp/alur-lock/bin/pip install -q -e '.[dev]' && \
+	  { head -2 requirements.lock; /tmp/alur-lock/bin/pip freeze --exclude-editable; } > requirements.lock.new && \
+	  mv requirements.lock.new requirements.lock && rm -rf /tmp/alur-lock
+
+clean: lab-down
+	rm -rf $(VENV) .alur

@@ -1,0 +1,6 @@
+"""Make the shared verifier helpers (tests/testinfra) importable from every scenario."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "testinfra"))

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from alur import lab
+from alur.errors import AlurError
+
+
+def write_inventory(root: Path) -> Path:
+    inv = root / "lab"
+    (inv / "host_vars").mkdir(parents=True)
+    (inv / "hosts.yml").write_text(
+        "all:\n  children:\n"
+        "    web:\n      hosts:\n        app1:\n        app2:\n"
+        "    db:\n      hosts:\n        app1:\n"
+    )
+    (inv / "host_vars" / "app2.yml").write_text('alur_lab_release: "12"\nalur_lab_publish: ["127.0.0.1:8443:443"]\n')
+    return inv
+
+
+def test_spec_reads_hosts_once_with_their_release(tmp_path: Path) -> None:
+    spec = lab.spec_from_inventory(write_inventory(tmp_path), "lab")
+    assert [(h.name, h.release, h.publish) for h in spec.hosts] == [
+        ("app1", "13", ()),
+        ("app2", "12", ("127.0.0.1:8443:443",)),
+    ]
+
+
+def test_spec_without_hosts_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(AlurError, match=r"hosts\.yml"):
+        lab.spec_from_inventory(tmp_path, "lab")
+
+
+@pytest.mark.parametrize("name", ["", "-x", "a b", "a/b", "ü", "a_b"])
+def test_bad_names_are_refused(name: str) -> None:
+    with pytest.raises(AlurError):
+        lab._validate_name("host", name)
+
+
+def test_connection_inventory_checks_host_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALUR_STATE_DIR", str(tmp_path / "state"))
+    hosts = [lab.LabHost("app1", "alur-lab-app1", "running", "13", "10.89.0.5")]
+    path = lab.write_connection_inventory(tmp_path, "lab", hosts)
+    data = yaml.safe_load(path.read_text())["all"]
+    assert data["hosts"] == {"app1": {"ansible_host": "10.89.0.5"}}
+    assert data["vars"]["ansible_user"] == "alur"
+    assert "StrictHostKeyChecking=yes" in data["vars"]["ansible_ssh_common_args"]
+    assert str(tmp_path / "state" / "labs" / "lab" / "known_hosts") in data["vars"]["ansible_ssh_common_args"]
+
+
+def test_prune_removes_only_instances_whose_owner_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    items = [
+        {"Labels": {"io.alur.instance": "dead", "io.alur.owner-pid": "999999999"}},
+        {"Labels": {"io.alur.instance": "alive", "io.alur.owner-pid": "1"}},
+        {"Labels": {"io.alur.instance": "lab"}},
+    ]
+    removed: list[str] = []
+    monkeypatch.setattr(lab, "_containers", lambda instance=None: items)
+    monkeypatch.setattr(lab, "_networks", lambda instance=None: [])
+    monkeypatch.setattr(lab, "down", lambda instance, **_: removed.append(instance) or 0)
+    assert lab.prune(log=False) == ["dead"]
+    assert removed == ["dead"]
