@@ -15,6 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("ALUR_PROJECT_DIR", str(ROOT))
+    # Molecule and Ansible call their sibling commands (ansible-config, ansible-playbook) by name.
+    venv_bin = str(Path(sys.executable).parent)
+    if venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
     os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
     # One id per test run: container, network and lab instance names carry it, so runs never collide.
     os.environ.setdefault("ALUR_RUN_ID", uuid.uuid4().hex[:6])

@@ -382,7 +382,7 @@ def write_connection_inventory(inventory: Path, instance: str, hosts: Sequence[L
         f"# Written by `alur lab up` for lab instance {instance!r}: how to reach the lab's containers.\n"
         "# Not versioned; `alur lab down` removes it.\n"
     )
-    path.write_text(header + yaml.safe_dump(content, sort_keys=True))
+    path.write_text("---\n" + header + yaml.safe_dump(content, sort_keys=True))
     return path
 
 

@@ -53,7 +53,7 @@ def connects_from_controller(target: str, port: int, timeout: float = 3.0) -> bo
         return False
 
 
-def ssh_from_controller(target: str, *options: str) -> subprocess.CompletedProcess[str]:
+def ssh_from_controller(target: str, *options: str, command: str = "true") -> subprocess.CompletedProcess[str]:
     """One non-interactive ssh attempt from the controller, for probing sshd's policy."""
     return subprocess.run(
         [
@@ -68,7 +68,7 @@ def ssh_from_controller(target: str, *options: str) -> subprocess.CompletedProce
             "ConnectTimeout=5",
             *options,
             target,
-            "true",
+            command,
         ],
         capture_output=True,
         text=True,

@@ -67,11 +67,13 @@ def test_admin_logs_in_with_its_key_and_has_sudo(host):
     target = f"opsadmin@{alur_probe.address(host)}"
     proc = alur_probe.ssh_from_controller(target, "-i", str(key), "-o", "IdentitiesOnly=yes")
     assert proc.returncode == 0, proc.stderr
-    sudo = alur_probe.ssh_from_controller(target, "-i", str(key), "-o", "IdentitiesOnly=yes", "sudo", "-n", "id", "-u")
+    sudo = alur_probe.ssh_from_controller(target, "-i", str(key), "-o", "IdentitiesOnly=yes", command="sudo -n id -u")
     assert sudo.returncode == 0, sudo.stderr
+    assert sudo.stdout.strip() == "0"
     user = host.user("opsadmin")
     assert "alur-admins" in user.groups
-    assert user.password in {"!", "*"}
+    with host.sudo():
+        assert user.password in {"!", "*"}, "admins have no password: logins are key-only"
 
 
 def test_retired_account_is_gone(host):
