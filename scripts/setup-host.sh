@@ -3,7 +3,7 @@
 # Idempotent and quick when everything is there (one dpkg query).
 set -euo pipefail
 
-packages=(podman runc debootstrap openssh-client iproute2 nftables tar)
+packages=(podman runc debootstrap openssh-client iproute2 nftables tar gpg gpgv)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
