@@ -35,7 +35,7 @@ venv: $(VENV)/.installed
 
 lab: setup
 	$(BIN)/alur lab up
-	$(BIN)/ansible-playbook -i inventory/lab site.yml
+	$(BIN)/alur deploy -i inventory/lab
 
 lab-down: venv
 	$(BIN)/alur lab down

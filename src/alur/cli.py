@@ -7,26 +7,255 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from alur import __version__, images, lab, podman
+from alur.bundle import bundle_group
 from alur.errors import AlurError
+from alur.exitcodes import EXIT_CODES_HELP, ExitCode
 from alur.paths import project_root
 
-console = Console()
+# Piped output keeps whole table rows and problem lines: wider than rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 
 
 def _lab_inventory(inventory: str | None) -> Path:
     return Path(inventory) if inventory else project_root() / "inventory" / "lab"
 
 
-@click.group()
+class _Group(click.Group):
+    """User-facing errors become one line on stderr and their exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AlurError as exc:
+            click.echo(f"alur: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_Group)
 @click.version_option(__version__, prog_name="alur")
 def cli() -> None:
     """Provision a DevOps flow (static network, Jenkins, Elastic stack) on Debian hosts."""
+
+
+# --- options shared by the commands that load an inventory -----------------------------------
+
+_inventory_option = click.option(
+    "-i",
+    "--inventory",
+    "inventory",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Inventory folder or file, as for ansible-playbook -i.",
+)
+_limit_option = click.option("-l", "--limit", help="Only these hosts (an Ansible host pattern).")
+_vault_options = [
+    click.option(
+        "--vault-password-file", "vault_password_files", multiple=True, help="Passed to ansible-playbook; repeatable."
+    ),
+    click.option("--vault-id", "vault_ids", multiple=True, help="Passed to ansible-playbook; repeatable."),
+    click.option(
+        "-e",
+        "--extra-vars",
+        "extra_vars",
+        multiple=True,
+        help="Passed to ansible-playbook; prefer @FILE (vault-encrypted for secrets).",
+    ),
+]
+
+
+def _with_vault(function: Any) -> Any:
+    for option in reversed(_vault_options):
+        function = option(function)
+    return function
+
+
+def _vault(vault_password_files: tuple[str, ...], vault_ids: tuple[str, ...]) -> Any:
+    from alur.inventory import VaultOptions
+
+    return VaultOptions(password_files=vault_password_files, vault_ids=vault_ids)
+
+
+@cli.command("check", epilog=EXIT_CODES_HELP)
+@_inventory_option
+@click.option("--offline", is_flag=True, help="Only the inventory rules: contact no host.")
+@_limit_option
+@_with_vault
+def check_command(
+    inventory: Path,
+    offline: bool,
+    limit: str | None,
+    vault_password_files: tuple[str, ...],
+    vault_ids: tuple[str, ...],
+    extra_vars: tuple[str, ...],
+) -> None:
+    """Validate an inventory before anything runs: role variables against their argument_specs,
+    cross-host rules, secrets, sizes; then (unless --offline) a preflight of every host over SSH."""
+    from alur import check, display
+    from alur.inventory import Inventory
+    from alur.runs import Censor
+
+    loaded = Inventory(inventory, project_root(), _vault(vault_password_files, vault_ids), extra_vars)
+    report = check.run_check(loaded, offline=offline, limit=limit)
+    display.print_check(console, report, Censor(loaded.secret_values()))
+    sys.exit(int(report.exit_code()))
+
+
+def _run_options(**values: Any) -> Any:
+    from alur.deploy import RunOptions
+
+    vault = _vault(values.pop("vault_password_files"), values.pop("vault_ids"))
+    return RunOptions(vault=vault, **values)
+
+
+@cli.command("plan", epilog=EXIT_CODES_HELP)
+@_inventory_option
+@_limit_option
+@click.option("-t", "--tags", help="Only tasks with these tags.")
+@_with_vault
+def plan_command(
+    inventory: Path,
+    limit: str | None,
+    tags: str | None,
+    vault_password_files: tuple[str, ...],
+    vault_ids: tuple[str, ...],
+    extra_vars: tuple[str, ...],
+) -> None:
+    """Show which hosts and tasks a deploy would change: site.yml with --check --diff, summarised."""
+    from alur.deploy import execute
+
+    options = _run_options(
+        inventory=inventory,
+        limit=limit,
+        tags=tags,
+        extra_vars=extra_vars,
+        vault_password_files=vault_password_files,
+        vault_ids=vault_ids,
+    )
+    _, code = execute("plan", options, console)
+    sys.exit(int(code))
+
+
+@cli.command("deploy", epilog=EXIT_CODES_HELP)
+@_inventory_option
+@_limit_option
+@click.option("-t", "--tags", help="Only tasks with these tags (ansible-playbook --tags).")
+@click.option("--skip-tags", help="Skip tasks with these tags.")
+@click.option("--retry-failed", is_flag=True, help="Only the hosts that failed or were unreachable in the last deploy.")
+@click.option("--skip-check", is_flag=True, help="Do not run `alur check` first.")
+@click.option("-f", "--forks", type=int, help="Parallel hosts (default: ansible.cfg).")
+@click.option("-v", "--verbose", "verbosity", count=True, help="ansible-playbook -v (repeat for more).")
+@click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
+@_with_vault
+def deploy_command(
+    inventory: Path,
+    limit: str | None,
+    tags: str | None,
+    skip_tags: str | None,
+    retry_failed: bool,
+    skip_check: bool,
+    forks: int | None,
+    verbosity: int,
+    plain: bool,
+    vault_password_files: tuple[str, ...],
+    vault_ids: tuple[str, ...],
+    extra_vars: tuple[str, ...],
+) -> None:
+    """Run site.yml against the inventory: `alur check` first, live progress, a recap per host and
+    the slowest tasks. Every run is an ordinary ansible-playbook run, recorded under .alur/runs with
+    the command line that reproduces it by hand."""
+    from alur.deploy import execute
+
+    options = _run_options(
+        inventory=inventory,
+        limit=limit,
+        tags=tags,
+        skip_tags=skip_tags,
+        retry_failed=retry_failed,
+        skip_check=skip_check,
+        forks=forks,
+        verbosity=verbosity,
+        extra_vars=extra_vars,
+        vault_password_files=vault_password_files,
+        vault_ids=vault_ids,
+        live=False if plain else None,
+    )
+    _, code = execute("deploy", options, console)
+    sys.exit(int(code))
+
+
+@cli.group("runs", invoke_without_command=True)
+@click.pass_context
+def runs_group(ctx: click.Context) -> None:
+    """List the recorded runs (deploy, plan), newest first."""
+    if ctx.invoked_subcommand is None:
+        from alur import display, runs
+
+        display.print_runs(console, runs.list_runs())
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+@click.option("--log", is_flag=True, help="Also print ansible-playbook's output of the run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def runs_show(run_id: str, log: bool, as_json: bool) -> None:
+    """Show one run (an id from `alur runs`, or `last`)."""
+    from alur import display, runs
+
+    summary = runs.load(run_id)
+    if as_json:
+        print(json.dumps(asdict(summary), indent=2))
+        return
+    display.print_run(console, summary, runs.events(summary.id) if log else None)
+
+
+@cli.command(
+    "status",
+    epilog="Exit codes: 0 every host and service healthy; 4 a service is down; 5 a host is unreachable; "
+    "2 invalid input.",
+)
+@_inventory_option
+@_limit_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option("--html", "html", type=click.Path(path_type=Path), help="Write an HTML report with a topology picture.")
+@_with_vault
+def status_command(
+    inventory: Path,
+    limit: str | None,
+    as_json: bool,
+    html: Path | None,
+    vault_password_files: tuple[str, ...],
+    vault_ids: tuple[str, ...],
+    extra_vars: tuple[str, ...],
+) -> None:
+    """Health of what is deployed: each host reachable, its addresses, each service up, version, URL."""
+    from alur import display, report, status
+    from alur.inventory import Inventory
+
+    loaded = Inventory(inventory, project_root(), _vault(vault_password_files, vault_ids), extra_vars)
+    result = status.collect(loaded, limit)
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        display.print_status(console, result)
+    if html:
+        path = report.write_html(result, html)
+        if not as_json:
+            console.print(f"HTML report: {path}")
+    if any(not h.reachable for h in result.hosts):
+        sys.exit(int(ExitCode.HOSTS_UNREACHABLE))
+    if not result.healthy:
+        sys.exit(int(ExitCode.HOSTS_FAILED))
+
+
+# `alur bundle create|verify` live with the artifact sources work in bundle.py.
+cli.add_command(bundle_group)
 
 
 @cli.group("lab")
@@ -155,6 +384,9 @@ def main() -> None:
     except AlurError as exc:
         print(f"alur: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,23 @@
+"""The CLI, with the runner seam patched: what it asks the runner for, its exit codes, what it prints."""
+
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from alur import runner, runs, status
+from alur.cli import cli
+from alur.runner import Event, PlaybookRequest, RunResult
+
+sys.path.insert(0, str(Path(__file__).parent))  # the shared project builder (pytest runs with importlib)
+from alur_project import make_project
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -23,6 +39,17 @@ def test_help_lists_the_lab_commands() -> None:
         assert command in proc.stdout
 
 
+def test_help_lists_the_wrapper_commands_and_deploy_documents_its_exit_codes() -> None:
+    top = run("--help")
+    for command in ("check", "plan", "deploy", "runs", "status", "lab", "bundle"):
+        assert command in top.stdout
+    deploy = run("deploy", "--help")
+    assert deploy.returncode == 0
+    text = " ".join(deploy.stdout.split())
+    for code in ("0 ok", "2 invalid input", "4 a host failed", "5 a host was unreachable"):
+        assert code in text
+
+
 def test_role_readmes_are_current() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "alur.roledocs", "--check"],
@@ -31,3 +58,241 @@ def test_role_readmes_are_current() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout
+
+
+# --- deploy and plan with the runner seam patched ---------------------------------------------
+
+
+class FakeRunner:
+    """Stands in for alur.runner.run_playbook: records the request, plays back events."""
+
+    def __init__(self) -> None:
+        self.requests: list[PlaybookRequest] = []
+        self.outcome: dict[str, dict[str, int]] = {}
+        self.rc = 0
+        self.status = "successful"
+        self.extra_events: list[Event] = []
+
+    def __call__(self, request: PlaybookRequest, on_event: Callable[[Event], None], cancel: Any = None) -> RunResult:
+        self.requests.append(request)
+        hosts = sorted(self.outcome)
+        on_event(Event(1, "playbook_on_play_start", play="Web"))
+        on_event(Event(2, "playbook_on_task_start", task="Say the port", role="web"))
+        for number, host in enumerate(hosts):
+            counts = self.outcome[host]
+            if counts.get("unreachable"):
+                status, msg = "unreachable", "ssh: connect to host: No route to host"
+            elif counts.get("failed"):
+                status, msg = "failed", "port taken"
+            else:
+                status, msg = "ok", None
+            on_event(Event(3 + number, f"runner_on_{status}", host=host, task="Say the port", role="web",
+                           status=status, changed=bool(counts.get("changed")), duration=0.5, msg=msg))  # fmt: skip
+        for extra in self.extra_events:
+            on_event(extra)
+        on_event(Event(99, "playbook_on_stats", stats=self.outcome))
+        return RunResult(
+            rc=self.rc,
+            status=self.status,
+            command=runner.command_line(request),
+            cwd=str(request.project_dir),
+            stats=runner.stats_from(self.outcome),
+            duration=1.0,
+            events=len(hosts) + 3,
+        )
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    project_dir, inventory = make_project(
+        tmp_path, host_vars={h: {"web_admin_password": "{{ 'generated' * 2 }}"} for h in ("h1", "h2")}
+    )
+    monkeypatch.setenv("ALUR_PROJECT_DIR", str(project_dir))
+    monkeypatch.setenv("ALUR_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("COLUMNS", "160")
+    return project_dir, inventory
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeRunner:
+    stand_in = FakeRunner()
+    stand_in.outcome = {"h1": {"ok": 1, "changed": 1}, "h2": {"ok": 1}}
+    monkeypatch.setattr(runner, "run_playbook", stand_in)
+    return stand_in
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_deploy_asks_the_runner_for_site_yml_with_the_operators_options(
+    project: tuple[Path, Path], fake: FakeRunner, tmp_path: Path
+) -> None:
+    project_dir, inventory = project
+    (tmp_path / "vars.yml").write_text("---\nweb_port: 9090\n")
+    (tmp_path / "pw").write_text("vault-pass\n")
+    result = invoke(
+        "deploy", "-i", str(inventory), "--limit", "h1,h2", "--tags", "web", "--skip-tags", "slow", "-f", "3",
+        "-e", f"@{tmp_path / 'vars.yml'}", "--vault-password-file", str(tmp_path / "pw"), "--skip-check", "-v",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [request] = fake.requests
+    assert request.project_dir == project_dir and request.inventory == inventory
+    assert (request.playbook, request.limit, request.tags, request.skip_tags) == ("site.yml", "h1,h2", "web", "slow")
+    assert (request.check, request.diff, request.forks, request.verbosity) == (False, False, 3, 1)
+    assert request.extra_vars == (f"@{tmp_path / 'vars.yml'}",)
+    assert request.vault_args == ("--vault-password-file", str(tmp_path / "pw"))
+    assert request.private_data_dir.parent == tmp_path / "state" / "runner"
+    assert request.envvars.get("ANSIBLE_HOST_KEY_CHECKING") in {"True", "False"}
+    assert "recap (deploy" in result.output
+    assert "same run by hand: cd " in result.output and "ansible-playbook" in result.output
+    [summary] = runs.list_runs()
+    assert summary.status == "successful" and summary.changes == {"h1": ["web : Say the port"]}
+    assert "--tags web" in summary.command and "--limit h1,h2" in summary.command
+
+
+@pytest.mark.parametrize(
+    ("outcome", "rc", "status_text", "code"),
+    [
+        ({"h1": {"ok": 1}, "h2": {"ok": 1}}, 0, "successful", 0),
+        ({"h1": {"ok": 1}, "h2": {"failed": 1}}, 2, "failed", 4),
+        ({"h1": {"ok": 1}, "h2": {"unreachable": 1}}, 4, "failed", 5),
+        ({"h1": {"failed": 1}, "h2": {"unreachable": 1}}, 2, "failed", 4),
+        ({}, 4, "failed", 2),  # ansible-playbook could not parse: no host ran
+        ({}, 1, "failed", 1),
+        ({"h1": {"ok": 1}}, 254, "canceled", 130),
+    ],
+)
+def test_deploy_exit_codes(
+    project: tuple[Path, Path],
+    fake: FakeRunner,
+    outcome: dict[str, dict[str, int]],
+    rc: int,
+    status_text: str,
+    code: int,
+) -> None:
+    fake.outcome, fake.rc, fake.status = outcome, rc, status_text
+    result = invoke("deploy", "-i", str(project[1]), "--skip-check")
+    assert result.exit_code == code, result.output
+    assert runs.list_runs()[0].exit_code == code
+
+
+def test_retry_failed_runs_only_the_hosts_the_last_deploy_lost(project: tuple[Path, Path], fake: FakeRunner) -> None:
+    inventory = str(project[1])
+    fake.outcome, fake.rc = {"h1": {"ok": 1}, "h2": {"unreachable": 1}}, 4
+    assert invoke("deploy", "-i", inventory, "--skip-check").exit_code == 5
+    fake.outcome, fake.rc = {"h2": {"ok": 1, "changed": 1}}, 0
+    retry = invoke("deploy", "-i", inventory, "--skip-check", "--retry-failed")
+    assert retry.exit_code == 0, retry.output
+    assert fake.requests[-1].limit == "h2"
+    assert "retrying h2" in retry.output
+    again = invoke("deploy", "-i", inventory, "--skip-check", "--retry-failed")
+    assert again.exit_code == 0 and "nothing to retry" in again.output
+    assert len(fake.requests) == 2
+
+
+def test_retry_failed_without_an_earlier_deploy_is_invalid_input(project: tuple[Path, Path], fake: FakeRunner) -> None:
+    result = CliRunner().invoke(cli, ["deploy", "-i", str(project[1]), "--retry-failed"])
+    assert result.exit_code == 2
+    assert "alur: error: --retry-failed: no earlier deploy" in result.output
+    assert fake.requests == []
+
+
+def test_a_failed_check_stops_the_deploy_before_any_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeRunner
+) -> None:
+    project_dir, inventory = make_project(tmp_path, host_vars={"h1": {"web_port": "eighty"}})
+    monkeypatch.setenv("ALUR_PROJECT_DIR", str(project_dir))
+    monkeypatch.setenv("ALUR_STATE_DIR", str(tmp_path / "state"))
+    result = invoke("deploy", "-i", str(inventory))
+    assert result.exit_code == 2
+    assert "h1: role web: argument 'web_port' is of type str" in result.output
+    assert "deploy not started" in result.output
+    assert fake.requests == []
+
+
+def test_a_passing_check_lets_the_deploy_run(project: tuple[Path, Path], fake: FakeRunner) -> None:
+    result = invoke("deploy", "-i", str(project[1]))
+    assert result.exit_code == 0, result.output
+    assert "check ok (with preflight)" in result.output and "preflight skipped: local connection" in result.output
+    assert len(fake.requests) == 1
+
+
+def test_plan_is_a_check_diff_run_summarised_per_host(project: tuple[Path, Path], fake: FakeRunner) -> None:
+    result = invoke("plan", "-i", str(project[1]), "--limit", "h1")
+    assert result.exit_code == 0, result.output
+    [request] = fake.requests
+    assert request.check and request.diff and request.limit == "h1"
+    assert "web : Say the port" in result.output
+    assert "1 of 2 host(s) would change: h1" in result.output
+    assert runs.list_runs()[0].kind == "plan"
+
+
+def test_a_missing_inventory_is_one_line_and_exit_2(project: tuple[Path, Path], fake: FakeRunner) -> None:
+    result = CliRunner().invoke(cli, ["deploy", "-i", "/nonexistent/inventory"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "alur: error: inventory /nonexistent/inventory not found"
+
+
+def test_runs_lists_and_shows_records(project: tuple[Path, Path], fake: FakeRunner) -> None:
+    fake.outcome, fake.rc = {"h1": {"ok": 1}, "h2": {"failed": 1}}, 2
+    invoke("deploy", "-i", str(project[1]), "--skip-check")
+    [summary] = runs.list_runs()
+    listing = invoke("runs")
+    assert summary.id in listing.output and "h2" in listing.output
+    shown = invoke("runs", "show", summary.id, "--log")
+    assert "port taken" in shown.output and "command: cd " in shown.output
+    as_json = json.loads(invoke("runs", "show", "last", "--json").output)
+    assert as_json["failed_hosts"] == ["h2"]
+    missing = CliRunner().invoke(cli, ["runs", "show", "20990101T000000000-0000"])
+    assert missing.exit_code == 2
+
+
+def test_check_offline_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project_dir, inventory = make_project(tmp_path, groups={"filebeat": ["h1"]})
+    monkeypatch.setenv("ALUR_PROJECT_DIR", str(project_dir))
+    result = invoke("check", "-i", str(inventory), "--offline")
+    assert result.exit_code == 2
+    assert "h1: in group filebeat but no host is in group logstash" in result.output
+    assert result.output.strip().splitlines()[-1].startswith("check FAILED (offline)")
+
+
+def fixed_status(unreachable: bool = False, down: bool = False) -> status.StatusReport:
+    host = status.HostStatus("h1", ["web"], "10.0.0.1:22", reachable=not unreachable)
+    if not unreachable:
+        host.addresses = [status.Address("eth0", "inet", "10.0.0.1/24", "global")]
+        host.services = [status.ServiceHealth("sshd", not down, "10.0p2", "ssh://alur@10.0.0.1:22")]
+    return status.StatusReport("inv", "now", [host], {"web": ["h1"]})
+
+
+@pytest.mark.parametrize(("unreachable", "down", "code"), [(False, False, 0), (False, True, 4), (True, False, 5)])
+def test_status_json_html_and_exit_codes(
+    project: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    unreachable: bool,
+    down: bool,
+    code: int,
+) -> None:
+    monkeypatch.setattr(status, "collect", lambda inventory, limit=None: fixed_status(unreachable, down))
+    html = tmp_path / "report.html"
+    result = invoke("status", "-i", str(project[1]), "--json", "--html", str(html))
+    assert result.exit_code == code
+    data = json.loads(result.output)
+    assert data["hosts"][0]["name"] == "h1" and data["hosts"][0]["healthy"] is (code == 0)
+    assert "<svg" in html.read_text()
+    table = invoke("status", "-i", str(project[1]))
+    assert table.exit_code == code
+    if unreachable:
+        assert "no: " in table.output and "status: NOT healthy" in table.output
+    else:
+        assert "10.0.0.1/24" in table.output and "ssh://alur@10.0.0.1:22" in table.output
+
+
+def test_ansible_playbooks_own_errors_are_shown_when_no_host_ran(project: tuple[Path, Path], fake: FakeRunner) -> None:
+    fake.outcome, fake.rc, fake.status = {}, 4, "failed"
+    fake.extra_events = [Event(5, "verbose", stdout="[ERROR]: couldn't resolve module/action 'nosuch.module'")]
+    result = invoke("deploy", "-i", str(project[1]), "--skip-check")
+    assert result.exit_code == 2
+    assert "ansible-playbook: [ERROR]: couldn't resolve module/action 'nosuch.module'" in result.output
+    assert runs.list_runs()[0].errors == ["[ERROR]: couldn't resolve module/action 'nosuch.module'"]

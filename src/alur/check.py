@@ -1,0 +1,404 @@
+"""`alur check`: validate an inventory before anything runs.
+
+Offline rules (no host contacted):
+- every role's variables against its meta/argument_specs.yml, with Ansible's own validator, for each
+  host and each role site.yml gives it, on the variables as the play would merge and template them;
+- cross-host rules: duplicate SSH endpoints and addresses, the network model's rules (gateway inside
+  its subnet, ...) from roles/network/filter_plugins/network_model.py when that role is present,
+  groups whose peer group is empty (Filebeat without Logstash, ...);
+- secrets: present, or generatable (a vault password to store the generated value encrypted);
+- sizes: JVM heaps against the host's memory (from the preflight, else from Ansible's fact cache).
+Then, unless offline, the preflight over SSH (preflight.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import ipaddress
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from alur import preflight
+from alur.exitcodes import ExitCode
+from alur.findings import Finding
+from alur.inventory import Inventory, Undetermined
+
+NETWORK_MODEL = Path("roles/network/filter_plugins/network_model.py")
+
+# A host in the key group needs at least one host in the value group somewhere in the inventory.
+PEER_GROUPS: dict[str, tuple[str, str]] = {
+    "filebeat": ("logstash", "Filebeat ships to Logstash"),
+    "logstash": ("elasticsearch", "Logstash writes to Elasticsearch"),
+    "kibana": ("elasticsearch", "Kibana reads from Elasticsearch"),
+    "jenkins_agents": ("jenkins", "agents need a Jenkins controller"),
+}
+
+_HEAP_VAR = re.compile(r"_heap(_size)?$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.I)
+_UNIT_MB = {"": 1, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
+
+
+@dataclass
+class CheckReport:
+    inventory: str
+    hosts: list[str]
+    groups: dict[str, list[str]]
+    roles: list[str]
+    findings: list[Finding] = field(default_factory=list)
+    probes: dict[str, preflight.HostProbe] = field(default_factory=dict)
+    needs: dict[str, preflight.HostNeeds] = field(default_factory=dict)
+    validated: int = 0  # (host, role) pairs validated against argument_specs
+    offline: bool = True
+
+    def of(self, severity: str) -> list[Finding]:
+        return [f for f in self.findings if f.severity == severity]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return self.of("error")
+
+    def exit_code(self) -> ExitCode:
+        errors = self.errors
+        if not errors:
+            return ExitCode.OK
+        if all(f.code == "unreachable" for f in errors):
+            return ExitCode.HOSTS_UNREACHABLE
+        return ExitCode.INVALID_INPUT
+
+
+# --- schema ----------------------------------------------------------------------------------
+
+
+def validate_roles(inventory: Inventory, hosts: Iterable[str]) -> tuple[list[Finding], int]:
+    """Each host's variables for each of its roles, against the role's argument_specs."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    findings: list[Finding] = []
+    undetermined: dict[tuple[str, str], list[str]] = {}
+    validated = 0
+    for host in hosts:
+        for use in inventory.roles_for(host):
+            options = use.role.options
+            if not options:
+                continue
+            params: dict[str, Any] = {}
+            for name in options:
+                if name in use.params:
+                    value: Any = use.params[name]
+                    try:
+                        params[name] = inventory.template(host, value, use.play_index)
+                    except Undetermined:
+                        undetermined.setdefault((use.role.name, name), []).append(host)
+                elif inventory.has(host, name, use.play_index):
+                    try:
+                        params[name] = inventory.value(host, name, play_index=use.play_index)
+                    except Undetermined:
+                        undetermined.setdefault((use.role.name, name), []).append(host)
+            result = ArgumentSpecValidator(copy.deepcopy(options)).validate(params)
+            validated += 1
+            for message in result.error_messages:
+                findings.append(Finding("error", host, f"role {use.role.name}: {message}", "schema"))
+    for (role, name), hosts_of in sorted(undetermined.items()):
+        findings.append(
+            Finding(
+                "note",
+                None,
+                f"role {role}: {name} depends on facts or lookups on {len(hosts_of)} host(s); "
+                "its role validates it at run time",
+                "schema",
+            )
+        )
+    return findings, validated
+
+
+# --- cross-host rules ------------------------------------------------------------------------
+
+
+def _value(inventory: Inventory, host: str, name: str, default: Any = None) -> Any:
+    try:
+        return inventory.value(host, name, default)
+    except Undetermined:
+        return default
+
+
+def duplicate_endpoints(inventory: Inventory) -> list[Finding]:
+    """Two inventory hosts reaching the same SSH endpoint: one of them is a copy-paste mistake."""
+    seen: dict[str, list[str]] = {}
+    for host in inventory.hosts():
+        conn = inventory.connection(host)
+        if conn.is_local:
+            continue
+        seen.setdefault(conn.endpoint, []).append(host)
+    findings = []
+    for endpoint, hosts in sorted(seen.items()):
+        if len(hosts) > 1:
+            for host in hosts:
+                others = ", ".join(h for h in hosts if h != host)
+                findings.append(
+                    Finding("error", host, f"ansible_host {endpoint} is also the address of {others}", "duplicates")
+                )
+    return findings
+
+
+def interfaces_by_host(inventory: Inventory) -> dict[str, list[dict[str, Any]]]:
+    result: dict[str, list[dict[str, Any]]] = {}
+    for host in inventory.hosts():
+        value = _value(inventory, host, "network_interfaces")
+        if isinstance(value, list):
+            result[host] = [item for item in value if isinstance(item, dict)]
+    return result
+
+
+def _addresses(interface: Mapping[str, Any]) -> list[str]:
+    found = []
+    for entry in interface.get("addresses") or []:
+        text = entry.get("address") if isinstance(entry, Mapping) else entry
+        if not text:
+            continue
+        try:
+            found.append(str(ipaddress.ip_interface(str(text)).ip))
+        except ValueError:
+            continue
+    return found
+
+
+def duplicate_addresses(interfaces: Mapping[str, list[dict[str, Any]]]) -> list[Finding]:
+    """The same static address on two interfaces, anywhere in the inventory."""
+    owners: dict[str, list[str]] = {}
+    for host, items in interfaces.items():
+        for interface in items:
+            for address in _addresses(interface):
+                owners.setdefault(address, []).append(f"{host}/{interface.get('name', '?')}")
+    findings = []
+    for address, where in sorted(owners.items()):
+        if len(where) > 1:
+            for owner in where:
+                host, _, name = owner.partition("/")
+                others = ", ".join(w for w in where if w != owner)
+                findings.append(
+                    Finding("error", host, f"{name}: address {address} is also used by {others}", "duplicates")
+                )
+    return findings
+
+
+def load_network_model(project: Path) -> ModuleType | None:
+    """The network role's model (loaded by path: it lives in the role, not in this package)."""
+    path = project / NETWORK_MODEL
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location("alur_network_model", path)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up in sys.modules while the module body runs.
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[spec.name]
+        raise
+    return module
+
+
+def network_rules(inventory: Inventory) -> list[Finding]:
+    interfaces = interfaces_by_host(inventory)
+    try:
+        model = load_network_model(inventory.project)
+    except Exception as exc:
+        return [Finding("error", None, f"cannot load {NETWORK_MODEL}: {exc}", "network")]
+    if model is None or not hasattr(model, "validate_inventory"):
+        notes = [
+            Finding(
+                "note",
+                None,
+                f"network model checks (gateway in subnet, ...) skipped: {NETWORK_MODEL} not found",
+                "network",
+            )
+        ]
+        return notes + duplicate_addresses(interfaces)
+    if not interfaces:
+        return []
+    validate: Callable[[dict[str, list[dict[str, Any]]]], list[str]] = model.validate_inventory
+    findings = []
+    for line in validate(interfaces):
+        host, sep, rest = str(line).partition(": ")
+        findings.append(Finding("error", host if sep else None, rest if sep else str(line), "network"))
+    return findings
+
+
+def peer_rules(inventory: Inventory) -> list[Finding]:
+    groups = inventory.groups()
+    findings = []
+    for group, (peer, why) in PEER_GROUPS.items():
+        if groups.get(group) and not groups.get(peer):
+            for host in groups[group]:
+                findings.append(
+                    Finding("error", host, f"in group {group} but no host is in group {peer} ({why})", "peers")
+                )
+    return findings
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+
+def secret_rules(inventory: Inventory, hosts: Iterable[str]) -> list[Finding]:
+    """Secrets the roles declare (no_log options): a secret a role generates when it is empty (its
+    description says "generated") needs a vault password, to be stored encrypted on the controller
+    (and read back on the next run); a secret written in plain text in the inventory is a warning."""
+    findings = []
+    for host in hosts:
+        seen: set[tuple[str, str]] = set()
+        for use in inventory.roles_for(host):
+            missing: list[str] = []
+            for name in use.role.secret_options:
+                if (use.role.name, name) in seen:
+                    continue  # a role applied by several plays (or as a dependency) is checked once
+                seen.add((use.role.name, name))
+                raw = use.params.get(name, inventory.raw(host, name, use.play_index))
+                try:
+                    value = inventory.template(host, raw, use.play_index) if raw is not None else None
+                except Undetermined:
+                    continue  # a lookup (e.g. the password plugin) makes it at run time
+                if value in (None, "", [], {}):
+                    if name in use.role.generated_secret_options and not inventory.has_vault_secret:
+                        missing.append(name)
+                    continue
+                inventory_raw = inventory.raw(host, name)
+                if (
+                    inventory.has(host, name)
+                    and isinstance(inventory_raw, str)
+                    and not inventory.is_vaulted(inventory_raw)
+                    and "{{" not in inventory_raw
+                ):
+                    findings.append(
+                        Finding(
+                            "warning",
+                            host,
+                            f"role {use.role.name}: secret {name} is stored in plain text "
+                            "(encrypt it with ansible-vault encrypt_string)",
+                            "secrets",
+                        )
+                    )
+            if missing:
+                findings.append(
+                    Finding(
+                        "error",
+                        host,
+                        f"role {use.role.name}: {', '.join(missing)} not set and cannot be generated: no vault "
+                        "password to store them encrypted (--vault-password-file or ANSIBLE_VAULT_PASSWORD_FILE)",
+                        "secrets",
+                    )
+                )
+    return findings
+
+
+# --- sizes -----------------------------------------------------------------------------------
+
+
+def size_mb(value: Any) -> float | None:
+    """'512m', '1g' -> megabytes; a number without a unit counts as megabytes; None when not a size."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _SIZE.match(str(value))
+    if not match:
+        return None
+    return float(match.group(1)) * _UNIT_MB[match.group(2).lower()]
+
+
+def heap_rules(inventory: Inventory, hosts: Iterable[str], memory_mb: Mapping[str, int | None]) -> list[Finding]:
+    findings = []
+    for host in hosts:
+        heaps: dict[str, float] = {}
+        for use in inventory.roles_for(host):
+            for name in use.role.options:
+                if not _HEAP_VAR.search(name) or name in heaps:
+                    continue
+                try:
+                    size = size_mb(inventory.value(host, name, play_index=use.play_index))
+                except Undetermined:
+                    continue
+                if size:
+                    heaps[name] = size
+        if not heaps:
+            continue
+        memory = memory_mb.get(host)
+        if memory is None:
+            findings.append(
+                Finding("note", host, "heap sizes not checked: memory unknown (run without --offline)", "sizes")
+            )
+            continue
+        for name, size in sorted(heaps.items()):
+            if size > memory / 2:
+                findings.append(
+                    Finding(
+                        "error",
+                        host,
+                        f"{name} {size:.0f} MB is over half the host's {memory} MB memory",
+                        "sizes",
+                    )
+                )
+        total = sum(heaps.values())
+        if len(heaps) > 1 and total > memory * 0.75:
+            findings.append(
+                Finding(
+                    "error",
+                    host,
+                    f"heaps together ({', '.join(sorted(heaps))}: {total:.0f} MB) leave under a quarter "
+                    f"of the {memory} MB memory to the system",
+                    "sizes",
+                )
+            )
+    return findings
+
+
+# --- the whole check -------------------------------------------------------------------------
+
+
+def run_check(
+    inventory: Inventory,
+    offline: bool = False,
+    limit: str | None = None,
+    probe_host: Callable[[Any], preflight.HostProbe] = preflight.probe,
+) -> CheckReport:
+    """Every rule; the preflight only for the hosts `limit` selects (all when None)."""
+    targets = inventory.resolve(limit)
+    report = CheckReport(
+        inventory=str(inventory.path),
+        hosts=inventory.hosts(),
+        groups=inventory.groups(),
+        roles=inventory.role_names(),
+        offline=offline,
+    )
+    if limit and not targets:
+        report.findings.append(Finding("error", None, f"--limit {limit} matches no host of the inventory", "limit"))
+        return report
+    schema, report.validated = validate_roles(inventory, targets)
+    report.findings += schema
+    report.findings += duplicate_endpoints(inventory)
+    report.findings += network_rules(inventory)
+    report.findings += peer_rules(inventory)
+    report.findings += secret_rules(inventory, targets)
+    report.needs = {host: preflight.needs_for(inventory.groups_of(host)) for host in targets}
+    memory: dict[str, int | None] = {}
+    if not offline:
+        connections = {host: inventory.connection(host) for host in targets}
+        report.probes = preflight.run_all(connections, probe_host)
+        for host, probe in report.probes.items():
+            report.findings += preflight.evaluate(probe, report.needs[host])
+            memory[host] = probe.memory_mb
+    for host in targets:
+        if memory.get(host) is None:
+            cached = inventory.facts(host).get("memtotal_mb")
+            memory[host] = int(cached) if isinstance(cached, (int, float)) else None
+    report.findings += heap_rules(inventory, targets, memory)
+    order = {"error": 0, "warning": 1, "note": 2}
+    report.findings.sort(key=lambda f: (order.get(f.severity, 3), f.host or "", f.code))
+    return report

@@ -1,0 +1,150 @@
+"""`alur deploy` and `alur plan`: load and check the inventory, run site.yml through the runner seam,
+follow it live, record it, and say how it went (with an exit code per outcome)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from rich.console import Console
+
+from alur import check, display, runner, runs
+from alur.errors import AlurError
+from alur.exitcodes import ExitCode, from_host_counts
+from alur.inventory import Inventory, VaultOptions, absolute_extra_vars, ansible_config_value
+from alur.paths import project_root, state_dir
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    inventory: Path
+    limit: str | None = None
+    tags: str | None = None
+    skip_tags: str | None = None
+    extra_vars: tuple[str, ...] = ()
+    vault: VaultOptions = field(default_factory=VaultOptions)
+    forks: int | None = None
+    verbosity: int = 0
+    retry_failed: bool = False
+    skip_check: bool = False
+    live: bool | None = None  # None: live view when the output is a terminal
+
+
+def load_inventory(options: RunOptions) -> Inventory:
+    return Inventory(options.inventory, project_root(), options.vault, options.extra_vars)
+
+
+def _absolute(options: RunOptions) -> RunOptions:
+    """Files named on the command line, relative to where alur started: ansible-playbook runs elsewhere."""
+    return replace(
+        options,
+        inventory=Path(options.inventory).absolute(),
+        extra_vars=absolute_extra_vars(options.extra_vars),
+        vault=options.vault.absolute(),
+    )
+
+
+def _retry_limit(options: RunOptions, inventory: Inventory, console: Console) -> str | None:
+    """The --limit of a retry: the hosts the last deploy of this inventory failed or could not reach."""
+    last = runs.last_deploy(options.inventory)
+    if last is None:
+        raise AlurError(f"--retry-failed: no earlier deploy of {options.inventory} recorded (see `alur runs`)")
+    hosts = runs.retry_hosts(last)
+    if options.limit:
+        hosts = sorted(set(hosts) & set(inventory.resolve(options.limit)))
+    if not hosts:
+        where = " in --limit" if options.limit else ""
+        console.print(f"last deploy {last.id} left no failed or unreachable host{where}: nothing to retry")
+        return None
+    console.print(f"retrying {', '.join(hosts)} (failed or unreachable in run {last.id})")
+    return ",".join(hosts)
+
+
+def _host_key_checking_env(project: Path) -> dict[str, str]:
+    """ansible-runner turns host key checking off unless told: tell it what ansible.cfg says."""
+    import os
+
+    if "ANSIBLE_HOST_KEY_CHECKING" in os.environ:
+        return {}
+    value = ansible_config_value(project, "HOST_KEY_CHECKING")
+    return {"ANSIBLE_HOST_KEY_CHECKING": "True" if value else "False"}
+
+
+def _runner_dir() -> Path:
+    """Where ansible-runner may write while a run lasts (private, emptied after each run)."""
+    path = state_dir() / "runner"
+    path.mkdir(mode=0o700, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def execute(kind: str, options: RunOptions, console: Console) -> tuple[runs.Summary | None, ExitCode]:
+    """Run site.yml (kind "deploy", or "plan": --check --diff). Returns the run's summary and exit code."""
+    project = project_root()
+    if not options.inventory.exists():
+        raise AlurError(f"inventory {options.inventory} not found")
+    options = _absolute(options)
+    inventory = load_inventory(options)
+    censor = runs.Censor(inventory.secret_values())
+    limit = options.limit
+    if options.retry_failed:
+        limit = _retry_limit(options, inventory, console)
+        if limit is None:
+            return None, ExitCode.OK
+    targets = inventory.resolve(limit)
+    if not targets:
+        raise AlurError(f"--limit {limit} matches no host of {options.inventory}")
+    if kind == "deploy" and not options.skip_check:
+        report = check.run_check(inventory, offline=False, limit=limit)
+        display.print_check(console, report, censor)
+        code = report.exit_code()
+        if code != ExitCode.OK:
+            console.print("deploy not started: fix the problems above, or pass --skip-check")
+            return None, code
+    request = runner.PlaybookRequest(
+        project_dir=project,
+        inventory=options.inventory,
+        private_data_dir=_runner_dir() / f"{kind}-{time.time_ns()}",
+        limit=limit,
+        tags=options.tags,
+        skip_tags=options.skip_tags,
+        check=kind == "plan",
+        diff=kind == "plan",
+        extra_vars=options.extra_vars,
+        vault_args=tuple(options.vault.cli_args()),
+        forks=options.forks,
+        verbosity=options.verbosity,
+        envvars=_host_key_checking_env(project),
+    )
+    environment = runner.user_environment()
+    record = runs.RunRecord.create(
+        kind=kind,
+        inventory=options.inventory,
+        playbook=request.playbook,
+        limit=limit,
+        tags=options.tags,
+        check=request.check,
+        command=runner.command_line(request),
+        cwd=str(project),
+        env=environment,
+        censor=censor,
+    )
+    started = time.monotonic()
+
+    def on_event(event: runner.Event) -> None:
+        record.add(event)
+        progress.handle(event)
+
+    with display.RunProgress(console, targets, censor, live=options.live) as progress:
+        result = runner.run_playbook(request, on_event)
+    record.set_command(result.command, result.cwd, environment)
+    failed = sum(1 for s in result.stats.values() if s.failed)
+    unreachable = sum(1 for s in result.stats.values() if s.unreachable)
+    code = ExitCode.INTERRUPTED if result.status == "canceled" else from_host_counts(failed, unreachable, result.rc)
+    summary = record.finish(result.status, result.rc, int(code), result.stats, started)
+    if kind == "plan":
+        display.print_plan(console, summary)
+    else:
+        display.print_recap(console, summary, int(code))
+    return summary, code

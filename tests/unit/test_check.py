@@ -1,0 +1,280 @@
+"""alur check's offline rules on small projects, and how the preflight's findings decide the exit code."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from alur import check, preflight
+from alur.exitcodes import ExitCode
+from alur.inventory import Inventory, VaultOptions
+
+sys.path.insert(0, str(Path(__file__).parent))  # the shared project builder (pytest runs with importlib)
+from alur_project import make_project, vault_encrypt
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load(project: Path, inventory: Path, **kwargs: object) -> Inventory:
+    return Inventory(inventory, project, **kwargs)  # type: ignore[arg-type]
+
+
+def lines(report: check.CheckReport, code: str | None = None) -> list[str]:
+    return [f.line() for f in report.errors if code is None or f.code == code]
+
+
+def test_a_valid_inventory_passes(tmp_path: Path) -> None:
+    project, inventory = make_project(tmp_path, host_vars={"h1": {"web_admin_password": "{{ 'x' * 12 }}"}})
+    (tmp_path / "pw").write_text("vault-pass\n")
+    report = check.run_check(
+        load(project, inventory, vault=VaultOptions(password_files=(str(tmp_path / "pw"),))), offline=True
+    )
+    assert report.errors == []
+    assert report.validated == 2
+    assert report.exit_code() == ExitCode.OK
+
+
+def test_schema_errors_name_host_role_and_variable(tmp_path: Path) -> None:
+    project, inventory = make_project(
+        tmp_path,
+        host_vars={
+            "h1": {"web_port": "eighty", "web_users": [{"login": "x"}]},
+            "h2": {"web_mode": "reckless"},
+        },
+    )
+    report = check.run_check(load(project, inventory), offline=True)
+    errors = [f for f in report.errors if f.code == "schema"]
+    text = "\n".join(f.line() for f in errors)
+    assert "h1: role web: argument 'web_port' is of type str" in text
+    assert "h1: role web: missing required arguments: name found in web_users" in text
+    assert "h2: role web: value of web_mode must be one of: fast, safe, got: reckless" in text
+    assert report.exit_code() == ExitCode.INVALID_INPUT
+
+
+def test_variables_are_checked_as_the_play_templates_them(tmp_path: Path) -> None:
+    project, inventory = make_project(
+        tmp_path,
+        group_vars={"all": {"base_port": 9000}},
+        host_vars={"h1": {"web_port": "{{ base_port + 1 }}"}, "h2": {"web_port": "{{ 'not' ~ 'anumber' }}"}},
+    )
+    report = check.run_check(load(project, inventory), offline=True)
+    schema = [f.line() for f in report.errors if f.code == "schema"]
+    assert len(schema) == 1 and schema[0].startswith("h2: role web: argument 'web_port'")
+
+
+def test_values_that_need_facts_are_left_to_the_run_with_a_note(tmp_path: Path) -> None:
+    project, inventory = make_project(
+        tmp_path, host_vars={"h1": {"web_port": "{{ ansible_facts['nonexistent_fact'] | int }}"}}
+    )
+    report = check.run_check(load(project, inventory), offline=True)
+    assert not [f for f in report.errors if f.code == "schema"]
+    assert any("web_port depends on facts" in f.cause for f in report.of("note"))
+
+
+def test_group_without_its_peer_is_an_error_for_each_of_its_hosts(tmp_path: Path) -> None:
+    project, inventory = make_project(
+        tmp_path,
+        groups={"filebeat": ["app1", "app2"], "kibana": ["logs"], "jenkins_agents": ["app1"], "web": ["app1"]},
+    )
+    report = check.run_check(load(project, inventory), offline=True)
+    peers = sorted(f.line() for f in report.errors if f.code == "peers")
+    assert peers == [
+        "app1: in group filebeat but no host is in group logstash (Filebeat ships to Logstash)",
+        "app1: in group jenkins_agents but no host is in group jenkins (agents need a Jenkins controller)",
+        "app2: in group filebeat but no host is in group logstash (Filebeat ships to Logstash)",
+        "logs: in group kibana but no host is in group elasticsearch (Kibana reads from Elasticsearch)",
+    ]
+
+
+def test_complete_peers_pass(tmp_path: Path) -> None:
+    groups = {
+        "filebeat": ["app1"],
+        "logstash": ["logs"],
+        "elasticsearch": ["logs"],
+        "kibana": ["logs"],
+        "jenkins": ["ci"],
+        "jenkins_agents": ["app1"],
+    }
+    project, inventory = make_project(tmp_path, groups=groups)
+    report = check.run_check(load(project, inventory), offline=True)
+    assert not [f for f in report.errors if f.code == "peers"]
+
+
+def test_two_hosts_on_one_ssh_endpoint(tmp_path: Path) -> None:
+    project, inventory = make_project(
+        tmp_path,
+        local=False,
+        host_vars={"h1": {"ansible_host": "192.0.2.5"}, "h2": {"ansible_host": "192.0.2.5"}},
+    )
+    report = check.run_check(load(project, inventory), offline=True)
+    assert sorted(f.line() for f in report.errors if f.code == "duplicates") == [
+        "h1: ansible_host 192.0.2.5:22 is also the address of h2",
+        "h2: ansible_host 192.0.2.5:22 is also the address of h1",
+    ]
+
+
+def test_without_the_network_model_duplicates_are_still_found_and_a_note_says_what_is_skipped(tmp_path: Path) -> None:
+    interfaces = {
+        "h1": {"network_interfaces": [{"name": "eth1", "addresses": ["192.168.10.5/24"]}]},
+        "h2": {"network_interfaces": [{"name": "eth1", "addresses": [{"address": "192.168.10.5/24"}]}]},
+    }
+    project, inventory = make_project(tmp_path, host_vars=interfaces)
+    report = check.run_check(load(project, inventory), offline=True)
+    assert "h1: eth1: address 192.168.10.5 is also used by h2/eth1" in lines(report, "duplicates")
+    assert any("network_model.py not found" in f.cause for f in report.of("note"))
+
+
+def test_the_network_roles_model_is_loaded_by_path_and_its_errors_reported(tmp_path: Path) -> None:
+    project, inventory = make_project(
+        tmp_path, host_vars={"h1": {"network_interfaces": [{"name": "eth1", "gateway": "10.0.0.1"}]}}
+    )
+    model = project / check.NETWORK_MODEL
+    model.parent.mkdir(parents=True)
+    model.write_text(
+        textwrap.dedent(
+            """
+            from dataclasses import dataclass
+
+            @dataclass
+            class Seen:
+                host: str
+
+            def validate_inventory(interfaces_by_host):
+                return [f"{Seen(h).host}: {i['name']}: gateway: {i['gateway']} is outside every subnet"
+                        for h, items in interfaces_by_host.items() for i in items]
+            """
+        )
+    )
+    report = check.run_check(load(project, inventory), offline=True)
+    assert lines(report, "network") == ["h1: eth1: gateway: 10.0.0.1 is outside every subnet"]
+    assert not any("network_model.py not found" in f.cause for f in report.findings)
+
+
+def test_a_broken_network_model_is_one_error(tmp_path: Path) -> None:
+    project, inventory = make_project(tmp_path)
+    model = project / check.NETWORK_MODEL
+    model.parent.mkdir(parents=True)
+    model.write_text("raise RuntimeError('half written')\n")
+    report = check.run_check(load(project, inventory), offline=True)
+    assert lines(report, "network") == [f"cannot load {check.NETWORK_MODEL}: half written"]
+
+
+@pytest.mark.skipif(not (ROOT / check.NETWORK_MODEL).is_file(), reason="the network role is not in this checkout")
+def test_the_projects_own_network_model_rejects_a_gateway_outside_its_subnet(tmp_path: Path) -> None:
+    project, inventory = make_project(
+        tmp_path,
+        host_vars={
+            "h1": {
+                "network_interfaces": [
+                    {"name": "eth1", "method": "static", "addresses": ["192.168.10.5/24"], "gateway": "10.9.9.1"}
+                ]
+            }
+        },
+    )
+    model = project / check.NETWORK_MODEL
+    model.parent.mkdir(parents=True)
+    model.write_text((ROOT / check.NETWORK_MODEL).read_text())
+    report = check.run_check(load(project, inventory), offline=True)
+    network = [f for f in report.errors if f.code == "network"]
+    assert network and all(f.host == "h1" for f in network)
+    assert any("gateway" in f.cause and "10.9.9.1" in f.cause for f in network)
+
+
+def test_a_missing_secret_needs_a_vault_password_to_be_generated(tmp_path: Path) -> None:
+    project, inventory = make_project(tmp_path)
+    report = check.run_check(load(project, inventory), offline=True)
+    secrets = [f.line() for f in report.errors if f.code == "secrets"]
+    # One line per host and role; web_tls_key is empty too, but the role does not generate it.
+    assert secrets == [
+        f"{host}: role web: web_admin_password not set and cannot be generated: no vault password to store them "
+        "encrypted (--vault-password-file or ANSIBLE_VAULT_PASSWORD_FILE)"
+        for host in ("h1", "h2")
+    ]
+    (tmp_path / "pw").write_text("vault-pass\n")
+    with_vault = load(project, inventory, vault=VaultOptions(password_files=(str(tmp_path / "pw"),)))
+    assert not [f for f in check.run_check(with_vault, offline=True).errors if f.code == "secrets"]
+
+
+def test_a_plain_text_secret_is_a_warning_and_a_vaulted_one_is_not(tmp_path: Path) -> None:
+    ciphertext = vault_encrypt("s3cret-vaulted-value", "vault-pass")
+    project, inventory = make_project(tmp_path, host_vars={"h1": {"web_admin_password": "plain-text-secret"}})
+    indented = textwrap.indent(ciphertext, "  ")
+    (inventory / "host_vars" / "h2.yml").write_text(f"---\nweb_admin_password: !vault |\n{indented}\n")
+    (tmp_path / "pw").write_text("vault-pass\n")
+    loaded = load(project, inventory, vault=VaultOptions(password_files=(str(tmp_path / "pw"),)))
+    report = check.run_check(loaded, offline=True)
+    assert [f.line() for f in report.of("warning") if f.code == "secrets"] == [
+        "h1: role web: secret web_admin_password is stored in plain text (encrypt it with ansible-vault encrypt_string)"
+    ]
+    assert {"plain-text-secret", "s3cret-vaulted-value"} <= loaded.secret_values()
+
+
+@pytest.mark.parametrize(
+    ("text", "megabytes"),
+    [("512m", 512), ("1g", 1024), ("2G", 2048), ("1536", 1536), (768, 768), ("100k", 100 / 1024), ("x", None)],
+)
+def test_size_parsing(text: object, megabytes: float | None) -> None:
+    assert check.size_mb(text) == megabytes
+
+
+def test_heaps_over_half_the_memory(tmp_path: Path) -> None:
+    project, inventory = make_project(
+        tmp_path, host_vars={"h1": {"web_heap_size": "1g"}, "h2": {"web_heap_size": "1g"}}
+    )
+    loaded = load(project, inventory)
+    findings = check.heap_rules(loaded, ["h1", "h2"], {"h1": 1800, "h2": 8000})
+    assert [f.line() for f in findings] == ["h1: web_heap_size 1024 MB is over half the host's 1800 MB memory"]
+    unknown = check.heap_rules(loaded, ["h1"], {"h1": None})
+    assert unknown[0].severity == "note" and "memory unknown" in unknown[0].cause
+
+
+def test_heaps_use_the_preflights_memory(tmp_path: Path) -> None:
+    project, inventory = make_project(tmp_path, host_vars={"h1": {"web_heap_size": "3g"}}, local=False)
+
+    def small_host(connection: object) -> preflight.HostProbe:
+        host = connection.host  # type: ignore[attr-defined]
+        return preflight.HostProbe(
+            host=host, endpoint="x:22", reachable=True, authenticated=True, become=True, python="3.13.5",
+            os_id="debian", os_version="13", memory_mb=4096, disk_free_mb=100000, clock_skew=0.0,
+        )  # fmt: skip
+
+    report = check.run_check(load(project, inventory), offline=False, probe_host=small_host)
+    assert "h1: web_heap_size 3072 MB is over half the host's 4096 MB memory" in lines(report)
+
+
+def test_only_unreachable_hosts_exit_5_other_errors_exit_2(tmp_path: Path) -> None:
+    project, inventory = make_project(tmp_path, local=False)
+    (tmp_path / "pw").write_text("vault-pass\n")
+    loaded = load(project, inventory, vault=VaultOptions(password_files=(str(tmp_path / "pw"),)))
+
+    def unreachable(connection: object) -> preflight.HostProbe:
+        host = connection.host  # type: ignore[attr-defined]
+        probe = preflight.HostProbe(host=host, endpoint=f"{host}:22")
+        probe.error, probe.error_kind = f"cannot reach {host}:22: Connection refused", "unreachable"
+        return probe
+
+    report = check.run_check(loaded, offline=False, probe_host=unreachable)
+    assert lines(report) == ["h1: cannot reach h1:22: Connection refused", "h2: cannot reach h2:22: Connection refused"]
+    assert report.exit_code() == ExitCode.HOSTS_UNREACHABLE
+    # A second project: Ansible caches which host_vars files exist for the life of the process.
+    project, inventory = make_project(tmp_path / "broken", local=False, host_vars={"h1": {"web_port": "eighty"}})
+    broken = load(project, inventory, vault=VaultOptions(password_files=(str(tmp_path / "pw"),)))
+    assert check.run_check(broken, offline=False, probe_host=unreachable).exit_code() == ExitCode.INVALID_INPUT
+
+
+def test_limit_selects_the_hosts_checked_and_probed(tmp_path: Path) -> None:
+    project, inventory = make_project(tmp_path, local=False, host_vars={"h2": {"web_port": "bad"}})
+    probed: list[str] = []
+
+    def record(connection: object) -> preflight.HostProbe:
+        probed.append(connection.host)  # type: ignore[attr-defined]
+        return preflight.HostProbe(host=connection.host, endpoint="x", skipped="test")  # type: ignore[attr-defined]
+
+    report = check.run_check(load(project, inventory), offline=False, limit="h1", probe_host=record)
+    assert probed == ["h1"]
+    assert not [f for f in report.errors if f.code == "schema"]
+    nothing = check.run_check(load(project, inventory), offline=True, limit="nope")
+    assert lines(nothing, "limit") == ["--limit nope matches no host of the inventory"]

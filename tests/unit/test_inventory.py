@@ -1,0 +1,128 @@
+"""The inventory as Ansible resolves it: hosts, roles per host, templated variables, connections, secrets."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from alur.inventory import Inventory, InventoryError, Undetermined, VaultOptions
+
+sys.path.insert(0, str(Path(__file__).parent))  # the shared project builder (pytest runs with importlib)
+from alur_project import make_project, vault_encrypt, write_yaml
+
+
+def test_hosts_groups_and_limits(tmp_path: Path) -> None:
+    project, inventory = make_project(tmp_path, groups={"web": ["w1", "w2"], "db": ["d1"], "edge": ["w2"]})
+    loaded = Inventory(inventory, project)
+    assert loaded.hosts() == ["d1", "w1", "w2"]
+    assert loaded.groups() == {"web": ["w1", "w2"], "db": ["d1"], "edge": ["w2"]}
+    assert loaded.groups_of("w2") == ["edge", "web"]
+    assert loaded.resolve("web:!edge") == ["w1"]
+    assert loaded.resolve(None) == ["d1", "w1", "w2"]
+
+
+def test_roles_come_from_the_plays_that_target_the_host(tmp_path: Path) -> None:
+    plays = [
+        {"name": "Base", "hosts": "all", "gather_facts": False, "roles": []},
+        {"name": "Web", "hosts": "web", "gather_facts": False, "roles": [{"role": "web", "web_port": 81}]},
+    ]
+    project, inventory = make_project(tmp_path, groups={"web": ["w1"], "db": ["d1"]}, plays=plays)
+    loaded = Inventory(inventory, project)
+    [use] = loaded.roles_for("w1")
+    assert (use.role.name, use.play, use.params) == ("web", "Web", {"web_port": 81})
+    assert use.role.secret_options == ["web_admin_password", "web_tls_key"]
+    assert use.role.generated_secret_options == ["web_admin_password"]
+    assert loaded.roles_for("d1") == []
+    assert loaded.role_names() == ["web"]
+
+
+def test_values_are_templated_like_in_the_play(tmp_path: Path) -> None:
+    project, inventory = make_project(
+        tmp_path,
+        host_vars={
+            "h1": {"ansible_host": "192.0.2.1", "peer": "{{ hostvars['h2']['ansible_host'] }}"},
+            "h2": {"ansible_host": "192.0.2.2", "needs_facts": "{{ ansible_facts['memtotal_mb'] // 2 }}"},
+        },
+        local=False,
+    )
+    loaded = Inventory(inventory, project)
+    assert loaded.value("h1", "peer") == "192.0.2.2"
+    assert loaded.value("h1", "web_port", play_index=0) == 8080  # the role's default, in its play
+    assert loaded.value("h1", "absent", "fallback") == "fallback"
+    with pytest.raises(Undetermined):
+        loaded.value("h2", "needs_facts")
+
+
+def test_connection_follows_the_ssh_variables(tmp_path: Path) -> None:
+    project, inventory = make_project(
+        tmp_path,
+        local=False,
+        host_vars={
+            "h1": {
+                "ansible_host": "10.0.0.7",
+                "ansible_port": 2222,
+                "ansible_user": "ops",
+                "ansible_ssh_private_key_file": "/keys/id",
+                "ansible_ssh_common_args": "-o UserKnownHostsFile=/keys/known_hosts -o StrictHostKeyChecking=yes",
+                "ansible_become_password": "sudo-secret",
+            },
+            "h2": {"ansible_ssh_extra_args": "-oStrictHostKeyChecking=no"},
+        },
+    )
+    loaded = Inventory(inventory, project)
+    one = loaded.connection("h1")
+    assert (one.address, one.port, one.user, one.key_file) == ("10.0.0.7", 2222, "ops", "/keys/id")
+    assert (one.known_hosts_file, one.strict_host_key_checking) == ("/keys/known_hosts", True)
+    assert one.become_password == "sudo-secret" and "sudo-secret" not in repr(one)  # noqa: S105
+    two = loaded.connection("h2")
+    assert (two.address, two.port, two.strict_host_key_checking) == ("h2", 22, False)
+    assert "sudo-secret" in loaded.secret_values()
+
+
+def test_vaulted_extra_vars_open_with_the_password_and_count_as_secrets(tmp_path: Path) -> None:
+    project, inventory = make_project(tmp_path)
+    secrets = tmp_path / "secrets.yml"
+    secrets.write_text(vault_encrypt("---\napi_token: tok-from-the-vault\nharmless: 3\n", "pw-1"))
+    (tmp_path / "pw").write_text("pw-1\n")
+    loaded = Inventory(
+        inventory,
+        project,
+        VaultOptions(password_files=(str(tmp_path / "pw"),)),
+        extra_vars=(f"@{secrets}", "db_password=inline-secret", "web_port=81"),
+    )
+    assert loaded.value("h1", "api_token") == "tok-from-the-vault"
+    assert loaded.value("h1", "web_port", play_index=0) == "81"
+    found = loaded.secret_values()
+    assert {"tok-from-the-vault", "inline-secret"} <= found
+    assert "81" not in found
+
+
+def test_without_the_vault_password_loading_fails_in_one_line(tmp_path: Path) -> None:
+    project, inventory = make_project(tmp_path)
+    write_yaml(inventory / "group_vars" / "all.yml", {"x": 1})
+    (inventory / "group_vars" / "all.yml").write_text(vault_encrypt("---\nx: 1\n", "pw-2"))
+    with pytest.raises(InventoryError) as raised:
+        Inventory(inventory, project).value("h1", "x")
+    assert "\n" not in str(raised.value) and "vault" in str(raised.value).lower()
+
+
+def test_inline_vault_values_are_secrets(tmp_path: Path) -> None:
+    project, inventory = make_project(tmp_path)
+    ciphertext = textwrap.indent(vault_encrypt("inline-vaulted", "pw-3"), "  ")
+    (inventory / "host_vars").mkdir()
+    (inventory / "host_vars" / "h1.yml").write_text(f"---\nsomething: !vault |\n{ciphertext}\n")
+    (tmp_path / "pw").write_text("pw-3\n")
+    loaded = Inventory(inventory, project, VaultOptions(password_files=(str(tmp_path / "pw"),)))
+    assert "inline-vaulted" in loaded.secret_values()
+
+
+def test_a_missing_inventory_or_playbook(tmp_path: Path) -> None:
+    project, inventory = make_project(tmp_path)
+    with pytest.raises(InventoryError, match="not found"):
+        Inventory(tmp_path / "nope", project)
+    (project / "site.yml").unlink()
+    with pytest.raises(InventoryError, match=r"site\.yml not found"):
+        Inventory(inventory, project)
