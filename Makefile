@@ -5,6 +5,9 @@ SHELL := /bin/bash
 VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 PYTHON ?= python3
+# pytest workers for make test: the Molecule scenarios and lab tests wait on apt, services and timers
+# much of the time, so three share two cores well.
+TEST_WORKERS ?= 3
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ALUR_PROJECT_DIR := $(CURDIR)
@@ -34,7 +37,7 @@ venv: $(VENV)/.installed
 	@scripts/setup-host.sh >/dev/null
 
 lab: setup
-	$(BIN)/alur lab up
+	$(BIN)/alur lab up $(if $(BUNDLE),--bundle $(BUNDLE))
 	$(BIN)/alur deploy -i inventory/lab
 
 lab-down: venv
@@ -57,7 +60,7 @@ molecule: setup
 	$(BIN)/pytest -q tests/molecule $(if $(SCENARIO),-k $(SCENARIO))
 
 test: setup lint
-	$(BIN)/pytest tests
+	$(BIN)/pytest -n $(TEST_WORKERS) tests
 
 lock:
 	$(PYTHON) -m venv /tmp/alur-lock && /tmp/alur-lock/bin/pip install -q -e '.[dev]' && \

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,27 @@ def containers_ready() -> None:
         if images.installed_hash(release) is None:
             pytest.fail(f"base image {images.image_ref(release)} missing: run `make setup` first")
     subprocess.run([sys.executable, "-m", "alur", "lab", "prune"], check=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """How `pytest -n N` (make test) shares tests among workers.
+
+    A test module's tests stay on one worker, so a module-scoped lab is built once; each Molecule
+    scenario is a unit of its own, so scenarios run side by side. Units go out in collection order
+    (see pytest_collection_modifyitems), not largest first.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleOrScenario(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid if nodeid.startswith("tests/molecule/") else nodeid.split("::", 1)[0]
+
+    config.option.loadscopereorder = False
+    return ModuleOrScenario(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long units (Molecule, then the lab tests) first, so that no worker starts one last."""
+    order = {"molecule": 0, "integration": 1}
+    items.sort(key=lambda item: order.get(item.path.parent.name, 2))

@@ -15,6 +15,7 @@ Instances made by a test run also carry the run's PID: when that process is gone
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -22,7 +23,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -302,27 +303,42 @@ def _bridge_address(lan: str, cidr: str) -> None:
 # --- the public operations -----------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _podman_lock() -> Iterator[None]:
+    """One lab at a time creates networks and containers: podman picks a free subnet for a new network
+    without locking, so two labs started at once (parallel tests) could be given the same one."""
+    path = state_dir() / "lab.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def up(spec: LabSpec, log: bool = True) -> list[LabHost]:
     """Bring the instance up; a no-op for hosts already running. Returns the running hosts."""
     _validate_name("instance", spec.instance)
-    prune(log=log)
-    for release in sorted({h.release for h in spec.hosts}):
-        images.ensure_image(release, log=log)
-    key = _ensure_keypair(spec.instance)
-    public_key = key.with_suffix(".pub").read_text()
-    mgmt, lan = _ensure_networks(spec)
-    existing = {c["Names"][0]: c for c in _containers(spec.instance)}
-    for host in spec.hosts:
-        name = container_name(spec.instance, host.name)
-        current = existing.get(name)
-        if current is None:
-            if log:
-                print(f"{host.name}: starting container {name} (Debian {host.release})")
-            _run_container(spec, host, mgmt, lan)
-        elif current.get("State") != "running":
-            if log:
-                print(f"{host.name}: restarting stopped container {name}")
-            podman.run("start", name)
+    with _podman_lock():
+        prune(log=log)
+        for release in sorted({h.release for h in spec.hosts}):
+            images.ensure_image(release, log=log)
+        key = _ensure_keypair(spec.instance)
+        public_key = key.with_suffix(".pub").read_text()
+        mgmt, lan = _ensure_networks(spec)
+        existing = {c["Names"][0]: c for c in _containers(spec.instance)}
+        for host in spec.hosts:
+            name = container_name(spec.instance, host.name)
+            current = existing.get(name)
+            if current is None:
+                if log:
+                    print(f"{host.name}: starting container {name} (Debian {host.release})")
+                _run_container(spec, host, mgmt, lan)
+            elif current.get("State") != "running":
+                if log:
+                    print(f"{host.name}: restarting stopped container {name}")
+                podman.run("start", name)
     deadline = time.monotonic() + BOOT_TIMEOUT
     hosts: list[LabHost] = []
     known: list[str] = []
@@ -364,16 +380,31 @@ def ssh_args(instance: str) -> list[str]:
     ]
 
 
-def write_connection_inventory(inventory: Path, instance: str, hosts: Sequence[LabHost]) -> Path:
-    """Write the connection part of a lab inventory, so plain ansible-playbook reaches the hosts."""
+def write_connection_inventory(
+    inventory: Path,
+    instance: str,
+    hosts: Sequence[LabHost],
+    bundle: Path | None = None,
+    allow_standins: bool = False,
+) -> Path:
+    """Write the connection part of a lab inventory, so plain ansible-playbook reaches the hosts.
+
+    With a bundle, the lab installs vendor products from it (alur_artifact_source: bundle); stand-in
+    packages only when allow_standins says so.
+    """
     common = " ".join(ssh_args(instance)[2:])
+    lab_vars: dict[str, Any] = {
+        "ansible_user": OPERATOR,
+        "ansible_ssh_private_key_file": str(key_file(instance)),
+        "ansible_ssh_common_args": common,
+    }
+    if bundle is not None:
+        lab_vars.update(alur_artifact_source="bundle", alur_bundle_dir=str(bundle.resolve()))
+        if allow_standins:
+            lab_vars["alur_allow_standins"] = True
     content = {
         "all": {
-            "vars": {
-                "ansible_user": OPERATOR,
-                "ansible_ssh_private_key_file": str(key_file(instance)),
-                "ansible_ssh_common_args": common,
-            },
+            "vars": lab_vars,
             "hosts": {h.name: {"ansible_host": h.mgmt_ip} for h in hosts},
         }
     }

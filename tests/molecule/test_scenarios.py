@@ -16,6 +16,9 @@ SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.y
 @pytest.mark.containers
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_scenario(scenario: str, containers_ready: None, tmp_path: Path) -> None:
+    # *_upstream scenarios install the vendors' real packages: they need internet access, which CI lacks.
+    if scenario.endswith("_upstream") and os.environ.get("ALUR_UPSTREAM") != "1":
+        pytest.skip("needs the vendors' repositories: run with ALUR_UPSTREAM=1 on a machine with internet access")
     log = tmp_path / f"molecule-{scenario}.log"
     env = dict(os.environ, PY_COLORS="0", ANSIBLE_FORCE_COLOR="0", MOLECULE_NO_LOG="false")
     with log.open("w") as out:

@@ -12,6 +12,7 @@ only on Debian packages. See README.md beside this file for what they imitate an
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import shutil
@@ -426,7 +427,17 @@ def build_bundle(out: Path) -> Path:
 
 
 def ensure_bundle(out: Path = DEFAULT_OUT, force: bool = False) -> Path:
-    """The stand-in bundle at `out`, rebuilt when its inputs changed or it fails `alur bundle verify`."""
+    """The stand-in bundle at `out`, rebuilt when its inputs changed or it fails `alur bundle verify`.
+
+    Molecule scenarios running side by side (make test) all ask for it: one builds, the others wait.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with (out.parent / f".{out.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_bundle(out, force)
+
+
+def _ensure_bundle(out: Path, force: bool) -> Path:
     manifest = out / bundle.MANIFEST
     if not force and manifest.is_file():
         try:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from alur import cli as cli_module
 from alur import runner, runs, status
 from alur.cli import cli
 from alur.runner import Event, PlaybookRequest, RunResult
@@ -119,6 +120,12 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeRunner:
     stand_in.outcome = {"h1": {"ok": 1, "changed": 1}, "h2": {"ok": 1}}
     monkeypatch.setattr(runner, "run_playbook", stand_in)
     return stand_in
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tables fold to the terminal's width (COLUMNS=80 under pytest-xdist): the tests read whole ids.
+    monkeypatch.setattr(cli_module.console, "width", 200)
 
 
 def invoke(*args: str) -> Result:
