@@ -7,8 +7,10 @@ Offline rules (no host contacted):
   its subnet, ...) from roles/network/filter_plugins/network_model.py when that role is present,
   groups whose peer group is empty (Filebeat without Logstash, ...);
 - secrets: present, or generatable (a vault password to store the generated value encrypted);
-- sizes: JVM heaps against the host's memory (from the preflight, else from Ansible's fact cache).
-Then, unless offline, the preflight over SSH (preflight.py).
+- sizes: JVM heaps against the host's memory (from the preflight, else from Ansible's fact cache);
+- a bundle source: the bundle is there, and holds stand-ins only where alur_allow_standins says so.
+Then, unless offline, the preflight over SSH (preflight.py), and from each host a TCP connection to
+the repositories it will install from (vendor or mirror).
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ from __future__ import annotations
 import copy
 import importlib.util
 import ipaddress
+import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import yaml
 
 from alur import preflight
 from alur.exitcodes import ExitCode
@@ -30,6 +36,23 @@ from alur.findings import Finding
 from alur.inventory import Inventory, Undetermined
 
 NETWORK_MODEL = Path("roles/network/filter_plugins/network_model.py")
+ARTIFACT_DEFAULTS = Path("roles/artifacts/defaults/main.yml")
+
+# The vendor products each role installs from the artifact source. Java comes from Debian except on
+# Debian 12, which lacks openjdk-21: there the java role (and so Jenkins and its agents) takes Temurin.
+ROLE_PRODUCTS: dict[str, tuple[str, ...]] = {
+    "jenkins": ("jenkins",),
+    "elasticsearch": ("elastic",),
+    "logstash": ("elastic",),
+    "kibana": ("elastic",),
+    "filebeat": ("elastic",),
+}
+JAVA_ROLES = {"java", "jenkins"}
+REPOSITORIES: dict[str, tuple[str, str]] = {
+    "jenkins": ("alur_jenkins_repo_url", "the Jenkins apt repository"),
+    "elastic": ("alur_elastic_repo_url", "the Elastic apt repository"),
+    "temurin": ("alur_temurin_repo_url", "the Adoptium (Temurin) apt repository"),
+}
 
 # A host in the key group needs at least one host in the value group somewhere in the inventory.
 PEER_GROUPS: dict[str, tuple[str, str]] = {
@@ -359,6 +382,107 @@ def heap_rules(inventory: Inventory, hosts: Iterable[str], memory_mb: Mapping[st
     return findings
 
 
+# --- package sources -------------------------------------------------------------------------
+
+
+def _artifact_defaults(project: Path) -> dict[str, Any]:
+    path = project / ARTIFACT_DEFAULTS
+    loaded = yaml.safe_load(path.read_text()) if path.is_file() else None
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def host_products(inventory: Inventory, host: str, os_version: str | None) -> set[str]:
+    """What the host installs from the artifact source, by the roles site.yml gives it."""
+    roles = {use.role.name for use in inventory.roles_for(host)}
+    products = {product for role in roles for product in ROLE_PRODUCTS.get(role, ())}
+    # Agents are prepared by the jenkins role's tasks (include_role), not listed among a play's roles.
+    agent = "jenkins_agents" in inventory.groups_of(host) and "jenkins" in inventory.role_names()
+    if (roles & JAVA_ROLES or agent) and os_version == "12":
+        products.add("temurin")
+    return products
+
+
+def host_sources(
+    inventory: Inventory, host: str, os_version: str | None, defaults: Mapping[str, Any]
+) -> list[preflight.Source]:
+    """The repositories the host will download from (none for a bundle: the controller copies it)."""
+    products = host_products(inventory, host, os_version)
+    source = _value(inventory, host, "alur_artifact_source", defaults.get("alur_artifact_source", "upstream"))
+    if not products or source not in ("upstream", "mirror"):
+        return []
+    if source == "mirror":
+        url = _value(inventory, host, "alur_mirror_url", defaults.get("alur_mirror_url"))
+        mirror = preflight.source_of(str(url or ""), "the internal mirror (alur_mirror_url)")
+        return [mirror] if mirror else []
+    found: list[preflight.Source] = []
+    for product in sorted(products):
+        name, what = REPOSITORIES[product]
+        repo = preflight.source_of(str(_value(inventory, host, name, defaults.get(name)) or ""), what)
+        if repo and repo not in found:
+            found.append(repo)
+    return found
+
+
+def bundle_rules(inventory: Inventory, hosts: Iterable[str], project: Path) -> list[Finding]:
+    """Hosts installing from a bundle: it exists, and its stand-ins are allowed (tests only)."""
+    defaults = _artifact_defaults(project)
+    findings = []
+    for host in hosts:
+        source = _value(inventory, host, "alur_artifact_source", defaults.get("alur_artifact_source", "upstream"))
+        if source != "bundle" or not host_products(inventory, host, None):
+            continue
+        folder = str(_value(inventory, host, "alur_bundle_dir", "") or "")
+        manifest = Path(folder) / "manifest.json" if folder else None
+        if manifest is None or not manifest.is_file():
+            where = f"{folder} holds no manifest.json" if folder else "alur_bundle_dir is not set"
+            message = f"alur_artifact_source is bundle but {where}: make one with `alur bundle create`"
+            findings.append(Finding("error", host, message, "bundle"))
+            continue
+        standin = bool(json.loads(manifest.read_text()).get("standin"))
+        if standin and not _value(inventory, host, "alur_allow_standins", False):
+            message = (
+                f"bundle {folder} holds CI stand-in packages, not the vendors' products; "
+                "set alur_allow_standins: true only to test the roles with them"
+            )
+            findings.append(Finding("error", host, message, "bundle"))
+    return findings
+
+
+def source_rules(
+    inventory: Inventory,
+    probes: Mapping[str, preflight.HostProbe],
+    project: Path,
+    reach_host: Callable[[Any, Sequence[preflight.Source]], dict[str, bool]],
+) -> list[Finding]:
+    """One line when hosts cannot reach the repositories they would install from, and what to do."""
+    defaults = _artifact_defaults(project)
+    wanted = {
+        host: host_sources(inventory, host, probe.os_version, defaults)
+        for host, probe in probes.items()
+        if probe.authenticated and not probe.error
+    }
+    wanted = {host: sources for host, sources in wanted.items() if sources}
+    if not wanted:
+        return []
+    with ThreadPoolExecutor(max_workers=min(16, len(wanted))) as pool:
+        futures = {host: pool.submit(reach_host, inventory.connection(host), wanted[host]) for host in wanted}
+        reached = {host: future.result() for host, future in futures.items()}
+    cut: dict[preflight.Source, list[str]] = {}
+    for host, sources in wanted.items():
+        for source in sources:
+            if reached[host].get(source.endpoint) is False:
+                cut.setdefault(source, []).append(host)
+    if not cut:
+        return []
+    where = "; ".join(f"{s.endpoint} ({s.what}) from {', '.join(sorted(hosts))}" for s, hosts in sorted(cut.items()))
+    message = (
+        f"package repositories unreachable: {where}. Deploy from a bundle: `alur bundle create --out DIR -i INVENTORY` "
+        "on a machine that reaches them, then `alur lab up --bundle DIR` (the lab) or set "
+        "alur_artifact_source: bundle and alur_bundle_dir: DIR"
+    )
+    return [Finding("error", None, message, "sources")]
+
+
 # --- the whole check -------------------------------------------------------------------------
 
 
@@ -367,6 +491,7 @@ def run_check(
     offline: bool = False,
     limit: str | None = None,
     probe_host: Callable[[Any], preflight.HostProbe] = preflight.probe,
+    reach_host: Callable[[Any, Sequence[preflight.Source]], dict[str, bool]] = preflight.reach,
 ) -> CheckReport:
     """Every rule; the preflight only for the hosts `limit` selects (all when None)."""
     targets = inventory.resolve(limit)
@@ -386,6 +511,7 @@ def run_check(
     report.findings += network_rules(inventory)
     report.findings += peer_rules(inventory)
     report.findings += secret_rules(inventory, targets)
+    report.findings += bundle_rules(inventory, targets, inventory.project)
     report.needs = {host: preflight.needs_for(inventory.groups_of(host)) for host in targets}
     memory: dict[str, int | None] = {}
     if not offline:
@@ -394,6 +520,7 @@ def run_check(
         for host, probe in report.probes.items():
             report.findings += preflight.evaluate(probe, report.needs[host])
             memory[host] = probe.memory_mb
+        report.findings += source_rules(inventory, report.probes, inventory.project, reach_host)
     for host in targets:
         if memory.get(host) is None:
             cached = inventory.facts(host).get("memtotal_mb")

@@ -280,6 +280,12 @@ def lab_image(release: str, force: bool) -> None:
 @click.option("--lan-bridge", help="CIDR to give this machine on the lab network (manage hosts through it).")
 @click.option("--owner-pid", type=int, help="Remove this instance once that process is gone (test runs).")
 @click.option("--json", "as_json", is_flag=True, help="Print Molecule's instance config as JSON.")
+@click.option(
+    "--bundle",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Install vendor products from this bundle (alur bundle create) instead of the vendors' repositories.",
+)
+@click.option("--allow-standins", is_flag=True, help="Accept a bundle of CI stand-in packages (tests only).")
 def lab_up(
     inventory: str | None,
     instance: str,
@@ -287,6 +293,8 @@ def lab_up(
     lan_bridge: str | None,
     owner_pid: int | None,
     as_json: bool,
+    bundle: Path | None,
+    allow_standins: bool,
 ) -> None:
     """Start the lab's hosts (a no-op for hosts already up) and write the inventory's connection file."""
     if platforms_json:
@@ -306,7 +314,7 @@ def lab_up(
         print(json.dumps(lab.molecule_instances(instance, hosts)))
         return
     if not platforms_json:
-        path = lab.write_connection_inventory(_lab_inventory(inventory), instance, hosts)
+        path = lab.write_connection_inventory(_lab_inventory(inventory), instance, hosts, bundle, allow_standins)
         print(f"inventory connection file: {path}")
     _print_hosts(hosts)
 

@@ -7,9 +7,11 @@ a clock that agrees with this machine's.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+import shlex
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from alur.findings import Finding
 from alur.inventory import Connection
@@ -387,3 +389,59 @@ def ports_state(probe_result: HostProbe, needs: HostNeeds) -> str:
         return "none needed"
     busy = _port_findings(probe_result, needs)
     return "free" if not busy else f"{len(busy)} busy"
+
+
+# --- package sources -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Source:
+    """A repository a host downloads packages from; `alur check` tries it from that host."""
+
+    host: str
+    port: int
+    what: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def source_of(url: str, what: str) -> Source | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    return Source(parts.hostname, port, what)
+
+
+# bash's /dev/tcp: a TCP connection without curl or nc, which a minimal Debian lacks.
+_REACH_SCRIPT = """\
+for target in {targets}; do
+  if timeout 5 bash -c "</dev/tcp/${{target%:*}}/${{target##*:}}" 2>/dev/null
+  then echo "ok $target"; else echo "no $target"; fi
+done
+"""
+
+
+def reach(connection: Connection, sources: Sequence[Source]) -> dict[str, bool]:
+    """Which sources the host opens a TCP connection to (5 s each); empty when the host cannot be asked."""
+    targets = " ".join(shlex.quote(source.endpoint) for source in sources)
+    try:
+        session = Session(connection)
+    except SshError:
+        return {}
+    with session:
+        try:
+            out = session.run(_REACH_SCRIPT.format(targets=targets)).stdout
+        except SshError:
+            return {}
+    found = {}
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[0] in ("ok", "no"):
+            found[words[1]] = words[0] == "ok"
+    return found

@@ -92,6 +92,19 @@ def test_check_passes_with_a_preflight_row_per_host(lab: Lab) -> None:
     assert check.stdout.rstrip().endswith("check ok (with preflight): 0 error(s), 0 warning(s)")
 
 
+def test_the_preflight_tries_a_port_from_the_host_itself(lab: Lab) -> None:
+    # How `alur check` finds package repositories a host cannot reach: a TCP connection made on the host.
+    from alur import preflight
+    from alur.inventory import Inventory
+
+    inventory = Inventory(lab.inventory, ROOT)
+    target = inventory.connection("app1").address
+    found = preflight.reach(
+        inventory.connection("ci"), [preflight.Source(target, 22, "sshd"), preflight.Source(target, 1, "nothing")]
+    )
+    assert found == {f"{target}:22": True, f"{target}:1": False}
+
+
 def test_a_host_stopped_mid_deploy_is_unreachable_while_the_others_finish(lab: Lab) -> None:
     deploy = subprocess.Popen(
         [str(BIN / "alur"), "deploy", "-i", str(lab.inventory), "--tags", "common", "--plain"],

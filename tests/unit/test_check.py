@@ -278,3 +278,125 @@ def test_limit_selects_the_hosts_checked_and_probed(tmp_path: Path) -> None:
     assert not [f for f in report.errors if f.code == "schema"]
     nothing = check.run_check(load(project, inventory), offline=True, limit="nope")
     assert lines(nothing, "limit") == ["--limit nope matches no host of the inventory"]
+
+
+def with_artifact_defaults(project: Path) -> None:
+    """The repositories' URLs come from the artifacts role's defaults, as in the real project."""
+    target = project / check.ARTIFACT_DEFAULTS
+    target.parent.mkdir(parents=True)
+    target.write_text((ROOT / check.ARTIFACT_DEFAULTS).read_text())
+
+
+def vendor_plays(groups: dict[str, list[str]]) -> list[dict[str, object]]:
+    """A site.yml giving each group the role of the same name (web: the test role)."""
+    return [
+        {"name": g, "hosts": g, "gather_facts": False, "roles": [g if g != "jenkins_agents" else "web"]} for g in groups
+    ]
+
+
+def vendor_roles(project: Path, groups: dict[str, list[str]]) -> None:
+    for group in groups:
+        tasks = project / "roles" / group / "tasks" / "main.yml"
+        if not tasks.exists():
+            tasks.parent.mkdir(parents=True)
+            tasks.write_text("---\n[]\n")
+
+
+def debian(version: str) -> object:
+    def probe(connection: object) -> preflight.HostProbe:
+        host = connection.host  # type: ignore[attr-defined]
+        return preflight.HostProbe(
+            host=host, endpoint=f"{host}:22", reachable=True, authenticated=True, become=True, python="3.13.5",
+            os_id="debian", os_version=version, memory_mb=8192, disk_free_mb=100000, clock_skew=0.0,
+        )  # fmt: skip
+
+    return probe
+
+
+def test_unreachable_repositories_stop_the_check_in_one_line_naming_the_bundle_way(tmp_path: Path) -> None:
+    groups = {
+        "jenkins": ["ci"],
+        "jenkins_agents": ["app2"],
+        "elasticsearch": ["logs"],
+        "filebeat": ["app1", "logs"],
+        "web": ["app3"],
+    }
+    project, inventory = make_project(tmp_path, groups=groups, local=False, plays=vendor_plays(groups))
+    vendor_roles(project, groups)
+    with_artifact_defaults(project)
+    asked: dict[str, list[str]] = {}
+
+    def offline_hosts(connection: object, sources: list[preflight.Source]) -> dict[str, bool]:
+        asked[connection.host] = [s.endpoint for s in sources]  # type: ignore[attr-defined]
+        return {s.endpoint: s.host == "artifacts.elastic.co" for s in sources}
+
+    report = check.run_check(load(project, inventory), offline=False, probe_host=debian("12"), reach_host=offline_hosts)  # type: ignore[arg-type]
+    # Each host is asked for the repositories of its own roles; Temurin only for Java hosts on Debian 12.
+    assert asked == {
+        "ci": ["pkg.jenkins.io:443", "packages.adoptium.net:443"],
+        "app2": ["packages.adoptium.net:443"],
+        "logs": ["artifacts.elastic.co:443"],
+        "app1": ["artifacts.elastic.co:443"],
+    }
+    assert lines(report, "sources") == [
+        "package repositories unreachable: packages.adoptium.net:443 (the Adoptium (Temurin) apt repository) from "
+        "app2, ci; "
+        "pkg.jenkins.io:443 (the Jenkins apt repository) from ci. Deploy from a bundle: `alur bundle create --out DIR "
+        "-i INVENTORY` on a machine that reaches them, then `alur lab up --bundle DIR` (the lab) or set "
+        "alur_artifact_source: bundle and alur_bundle_dir: DIR"
+    ]
+    assert report.exit_code() == ExitCode.INVALID_INPUT
+
+
+def test_a_mirror_is_tried_instead_of_the_vendors_and_a_bundle_needs_no_network(tmp_path: Path) -> None:
+    groups = {"jenkins": ["ci"], "kibana": ["logs"], "elasticsearch": ["logs"]}
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "manifest.json").write_text('{"standin": false}')
+    project, inventory = make_project(
+        tmp_path,
+        groups=groups,
+        local=False,
+        plays=vendor_plays(groups),
+        host_vars={
+            "ci": {"alur_artifact_source": "mirror", "alur_mirror_url": "http://mirror.example:8081/vendors"},
+            "logs": {"alur_artifact_source": "bundle", "alur_bundle_dir": str(bundle)},
+        },
+    )
+    with_artifact_defaults(project)
+    vendor_roles(project, groups)
+    asked: dict[str, list[str]] = {}
+
+    def record(connection: object, sources: list[preflight.Source]) -> dict[str, bool]:
+        asked[connection.host] = [s.endpoint for s in sources]  # type: ignore[attr-defined]
+        return {s.endpoint: True for s in sources}
+
+    report = check.run_check(load(project, inventory), offline=False, probe_host=debian("13"), reach_host=record)  # type: ignore[arg-type]
+    assert asked == {"ci": ["mirror.example:8081"]}
+    assert lines(report, "sources") == [] and lines(report, "bundle") == []
+
+
+def test_a_stand_in_bundle_needs_an_explicit_yes(tmp_path: Path) -> None:
+    bundle = tmp_path / "standins"
+    bundle.mkdir()
+    (bundle / "manifest.json").write_text('{"standin": true}')
+    source = {"alur_artifact_source": "bundle", "alur_bundle_dir": str(bundle)}
+    groups = {"logstash": ["logs"], "jenkins": ["ci"], "filebeat": ["app1"], "web": ["app2"]}
+    project, inventory = make_project(
+        tmp_path,
+        groups=groups,
+        plays=vendor_plays(groups),
+        host_vars={
+            "logs": source,
+            "ci": {**source, "alur_allow_standins": True},
+            "app1": {**source, "alur_bundle_dir": ""},
+            "app2": {"alur_artifact_source": "bundle"},  # installs no vendor product: no bundle needed
+        },
+    )
+    vendor_roles(project, groups)
+    report = check.run_check(load(project, inventory), offline=True)
+    assert lines(report, "bundle") == [
+        "app1: alur_artifact_source is bundle but alur_bundle_dir is not set: make one with `alur bundle create`",
+        f"logs: bundle {bundle} holds CI stand-in packages, not the vendors' products; set alur_allow_standins: true "
+        "only to test the roles with them",
+    ]
