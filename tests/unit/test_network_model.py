@@ -1,0 +1,387 @@
+"""The network role's model: what it rejects (and says), what it accepts, and the stanzas it renders.
+
+BAD_MODELS is also run against real hosts by tests/integration/test_network_bad_input.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL_FILE = ROOT / "roles" / "network" / "filter_plugins" / "network_model.py"
+
+
+def load_model() -> ModuleType:
+    """Load the model the way `alur check` does: by path, on its own."""
+    spec = importlib.util.spec_from_file_location("alur_network_model_under_test", MODEL_FILE)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+model = load_model()
+
+# Two hosts, a and b, on 192.168.60.0/24. b's model is valid in every case (and differs from
+# what the integration test converges first), so a run that got past validation would change b.
+GOOD_A = [{"name": "eth1", "addresses": ["192.168.60.10/24"]}]
+GOOD_B = [{"name": "eth1", "addresses": ["192.168.60.12/24"]}]
+
+
+def case(case_id: str, a: Any, message: str, b: Any = None) -> Any:
+    return pytest.param({"a": a, "b": GOOD_B if b is None else b}, message, id=case_id)
+
+
+def eth1(**fields: Any) -> dict[str, Any]:
+    return {"name": "eth1", "addresses": ["192.168.60.10/24"], **fields}
+
+
+BAD_MODELS = [
+    case("name-missing", [{"addresses": ["192.168.60.10/24"]}], "a: #0: name: missing"),
+    case(
+        "name-too-long",
+        [{"name": "eth-name-too-long", "addresses": ["192.168.60.10/24"]}],
+        "a: #0: name: 'eth-name-too-long' is not an interface name (1-15 of A-Z a-z 0-9 _ . -)",
+    ),
+    case("name-twice", [eth1(), eth1()], "a: eth1: name: listed twice on this host"),
+    case(
+        "unknown-field",
+        [{"name": "eth1", "adresses": ["192.168.60.10/24"]}],
+        "a: eth1: adresses: unknown field (a typo?)",
+    ),
+    case(
+        "bad-method",
+        [eth1(method="static4")],
+        "a: eth1: method: 'static4' is not one of static, dhcp, manual, loopback",
+    ),
+    case("static-without-address", [{"name": "eth1"}], "a: eth1: addresses: method static needs at least one address"),
+    case(
+        "address-without-prefix",
+        [eth1(addresses=["192.168.60.10"])],
+        "a: eth1: addresses[0]: '192.168.60.10' has no prefix length: "
+        "write 192.168.60.10/24 (or a mapping with address and netmask)",
+    ),
+    case(
+        "malformed-address",
+        [eth1(addresses=["192.168.60.300/24"])],
+        "a: eth1: addresses[0]: '192.168.60.300/24' is not an address with a prefix length, like 192.168.10.20/24",
+    ),
+    case(
+        "prefix-out-of-range",
+        [eth1(addresses=[{"address": "192.168.60.10", "netmask": 33}])],
+        "a: eth1: addresses[0].netmask: prefix length 33 is out of range for IPv4",
+    ),
+    case(
+        "network-address",
+        [eth1(addresses=["192.168.60.0/24"])],
+        "a: eth1: addresses[0]: 192.168.60.0/24 is the network address of 192.168.60.0/24, not a host address",
+    ),
+    case(
+        "broadcast-address",
+        [eth1(addresses=["192.168.60.255/24"])],
+        "a: eth1: addresses[0]: 192.168.60.255/24 is the broadcast address of 192.168.60.0/24, not a host address",
+    ),
+    case(
+        "netmask-not-contiguous",
+        [eth1(addresses=[{"address": "192.168.60.10", "netmask": "255.0.255.0"}])],
+        "a: eth1: addresses[0].netmask: '255.0.255.0' is not a netmask (want e.g. 255.255.255.0 or 24)",
+    ),
+    case(
+        "network-inconsistent",
+        [eth1(addresses=[{"address": "192.168.60.10", "netmask": "255.255.255.0", "network": "192.168.61.0"}])],
+        "a: eth1: addresses[0].network: 192.168.61.0 does not match 192.168.60.10/24 (its network is 192.168.60.0)",
+    ),
+    case(
+        "broadcast-inconsistent",
+        [eth1(addresses=[{"address": "192.168.60.10/24", "broadcast": "192.168.60.127"}])],
+        "a: eth1: addresses[0].broadcast: 192.168.60.127 does not match 192.168.60.10/24 "
+        "(its broadcast is 192.168.60.255)",
+    ),
+    case(
+        "gateway-outside-subnet",
+        [eth1(gateway="192.168.61.1")],
+        "a: eth1: gateway: 192.168.61.1 is not inside eth1's subnets (192.168.60.0/24)",
+    ),
+    case(
+        "gateway-wrong-family",
+        [eth1(gateway="fd60::1")],
+        "a: eth1: gateway: fd60::1 is not inside eth1's subnets (no IPv6)",
+    ),
+    case(
+        "two-default-gateways",
+        [
+            eth1(gateway="192.168.60.1"),
+            {"name": "eth2", "addresses": ["192.168.61.10/24"], "gateway": "192.168.61.1"},
+        ],
+        "a: eth2: gateway: a second IPv4 default gateway (192.168.61.1); eth1 (192.168.60.1) already has one "
+        "and a host has at most one per family",
+    ),
+    case(
+        "address-used-by-another-host",
+        [eth1(addresses=["192.168.60.12/24"])],
+        "b: eth1: addresses[0]: 192.168.60.12 is already used by a eth1",
+    ),
+    case(
+        "address-used-twice-on-a-host",
+        [eth1(), {"name": "eth2", "addresses": [{"address": "192.168.60.10", "netmask": 16}]}],
+        "a: eth2: addresses[0]: 192.168.60.10 is already used by eth1 on this host",
+    ),
+    case(
+        "subnet-on-two-interfaces",
+        [eth1(), {"name": "eth2", "addresses": ["192.168.60.20/24"]}],
+        "a: eth2: addresses: subnet 192.168.60.0/24 is also on eth1; one subnet belongs on one interface",
+    ),
+    case(
+        "dns-server-invalid",
+        [eth1(dns_nameservers=["192.168.60.999"])],
+        "a: eth1: dns_nameservers[0]: '192.168.60.999' is not an IPv4 or IPv6 address",
+    ),
+    case(
+        "dns-too-many-servers",
+        [eth1(dns_nameservers=["192.168.60.1", "192.168.60.2", "192.168.60.3", "192.168.60.4"])],
+        "a: eth1: dns_nameservers: more than 3 name servers on this host (the resolver reads only 3)",
+    ),
+    case(
+        "dns-search-invalid",
+        [eth1(dns_search=["exa mple.test"])],
+        "a: eth1: dns_search[0]: 'exa mple.test' is not a domain name",
+    ),
+    case("mtu-too-big", [eth1(mtu=10000)], "a: eth1: mtu: 10000 is outside 68-9216"),
+    case(
+        "mtu-too-small-for-ipv6",
+        [eth1(addresses=["192.168.60.10/24", "fd60::10/64"], mtu=1200)],
+        "a: eth1: mtu: 1200 is outside 1280-9216 (the interface has IPv6 addresses)",
+    ),
+    case(
+        "vlan-id-out-of-range",
+        [eth1(), {"name": "eth1.4095", "type": "vlan", "link": "eth1", "vlan_id": 4095, "method": "manual"}],
+        "a: eth1.4095: vlan_id: 4095 is not a VLAN id (1-4094)",
+    ),
+    case(
+        "vlan-link-not-in-model",
+        [eth1(), {"name": "eth2.70", "type": "vlan", "link": "eth2", "vlan_id": 70, "addresses": ["10.70.0.1/24"]}],
+        "a: eth2.70: link: eth2 is not in this host's network_interfaces",
+    ),
+    case(
+        "vlan-name-mismatch",
+        [eth1(), {"name": "vlan70", "type": "vlan", "link": "eth1", "vlan_id": 70, "addresses": ["10.70.0.1/24"]}],
+        "a: vlan70: name: a VLAN is named <link>.<vlan_id>, here eth1.70",
+    ),
+    case(
+        "bridge-port-not-in-model",
+        [{"name": "br0", "type": "bridge", "ports": ["eth2"], "addresses": ["192.168.60.10/24"]}],
+        "a: br0: ports[0]: eth2 is not in this host's network_interfaces",
+    ),
+    case(
+        "bridge-port-with-address",
+        [eth1(), {"name": "br0", "type": "bridge", "ports": ["eth1"], "addresses": ["192.168.61.10/24"]}],
+        "a: br0: ports[0]: eth1 must be method manual with no addresses (its addresses go here)",
+    ),
+    case(
+        "bond-without-slaves",
+        [{"name": "bond0", "type": "bond", "addresses": ["192.168.60.10/24"]}],
+        "a: bond0: slaves: a bond needs at least one slave",
+    ),
+    case(
+        "bond-mode-unknown",
+        [
+            {"name": "eth2", "method": "manual"},
+            {"name": "bond0", "type": "bond", "slaves": ["eth2"], "mode": "lacp", "addresses": ["192.168.60.10/24"]},
+        ],
+        "a: bond0: mode: 'lacp' is not a bond mode "
+        "(balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb)",
+    ),
+    case(
+        "route-via-outside-subnet",
+        [eth1(routes=[{"to": "10.20.0.0/16", "via": "192.168.61.1"}])],
+        "a: eth1: routes[0].via: 192.168.61.1 is not inside eth1's subnets",
+    ),
+    case(
+        "route-with-host-bits",
+        [eth1(routes=[{"to": "10.0.0.1/8", "via": "192.168.60.1"}])],
+        "a: eth1: routes[0].to: 10.0.0.1/8 has host bits set; did you mean 10.0.0.0/8?",
+    ),
+    case(
+        "auto-and-hotplug",
+        [eth1(allow_hotplug=True)],
+        "a: eth1: allow_hotplug: choose auto or allow_hotplug, not both",
+    ),
+    case("not-a-list", "eth1", "a: (all): network_interfaces: want a list of interfaces, got str"),
+    case(
+        "option-overrides-the-model",
+        [eth1(options={"address": "192.168.60.99"})],
+        "a: eth1: options.address: set by the role from the model; use the model's own field",
+    ),
+    case(
+        "field-of-another-type",
+        [eth1(ports=["eth2"])],
+        "a: eth1: ports: only for type bridge (this interface is type ethernet)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("models", "message"), BAD_MODELS)
+def test_bad_model_is_rejected_with_its_message(models: dict[str, Any], message: str) -> None:
+    errors = model.validate_inventory(copy.deepcopy(models))
+    assert message in errors, "\n".join(errors)
+
+
+def test_there_are_at_least_twenty_bad_models() -> None:
+    assert len(BAD_MODELS) >= 20
+    assert len({p.id for p in BAD_MODELS}) == len(BAD_MODELS)
+
+
+def test_every_error_names_host_interface_and_field() -> None:
+    for param in BAD_MODELS:
+        models, _ = param.values
+        for error in model.validate_inventory(copy.deepcopy(models)):
+            host, interface, field, what = error.split(": ", 3)
+            assert host in models and interface and field and what
+
+
+def test_the_good_models_pass() -> None:
+    assert model.validate_inventory({"a": GOOD_A, "b": GOOD_B}) == []
+
+
+def test_hosts_without_a_model_are_not_managed() -> None:
+    assert model.validate_inventory({"a": None, "b": [], "c": GOOD_A}) == []
+
+
+def test_a_rich_valid_model_passes() -> None:
+    host = [
+        {"name": "lo"},
+        {"name": "eth0", "method": "dhcp", "metric": 100, "addresses": ["fd00::5/64"]},
+        {"name": "eth1", "method": "manual", "mtu": 9000},
+        {"name": "eth2", "method": "manual"},
+        {"name": "bond0", "type": "bond", "slaves": ["eth1", "eth2"], "mode": "802.3ad", "method": "manual"},
+        {
+            "name": "br0",
+            "type": "bridge",
+            "ports": ["bond0"],
+            "addresses": [
+                {"address": "192.168.10.20", "netmask": "255.255.255.0", "network": "192.168.10.0"},
+                "192.168.10.21/24",
+                {"address": "2001:db8:10::20", "netmask": 64},
+            ],
+            "gateway": "192.168.10.1",
+            "dns_nameservers": ["192.168.10.1", "2001:db8:10::1"],
+            "dns_search": ["example.org"],
+            "routes": [{"to": "default", "via": "2001:db8:10::1"}, {"to": "10.0.0.0/8", "via": "192.168.10.254"}],
+            "options": {"bridge_fd": 0},
+        },
+        {"name": "br0.70", "type": "vlan", "link": "br0", "vlan_id": 70, "addresses": ["10.70.0.20/24"]},
+    ]
+    assert model.validate_inventory({"srv": host}) == []
+
+
+def test_classic_stanza_is_rendered_with_all_four_lines() -> None:
+    rendered = model.stanzas(
+        {
+            "name": "eth1",
+            "addresses": ["192.168.10.20/24", "192.168.10.21/24", "fd00::20/64"],
+            "gateway": "192.168.10.1",
+            "metric": 200,
+            "mtu": 1400,
+            "dns_nameservers": ["192.168.10.1"],
+            "dns_search": ["alur.test"],
+            "routes": [{"to": "10.9.0.0/16", "via": "192.168.10.2", "metric": 5}],
+        }
+    )
+    assert rendered["auto"] and not rendered["allow_hotplug"]
+    assert [(s["family"], s["method"]) for s in rendered["stanzas"]] == [
+        ("inet", "static"),
+        ("inet", "static"),
+        ("inet6", "static"),
+    ]
+    assert rendered["stanzas"][0]["options"] == [
+        ["address", "192.168.10.20"],
+        ["netmask", "255.255.255.0"],
+        ["network", "192.168.10.0"],
+        ["broadcast", "192.168.10.255"],
+        ["gateway", "192.168.10.1"],
+        ["metric", "200"],
+        ["mtu", "1400"],
+        ["dns-nameservers", "192.168.10.1"],
+        ["dns-search", "alur.test"],
+        ["up", "ip route replace 10.9.0.0/16 via 192.168.10.2 dev eth1 metric 5"],
+    ]
+    assert rendered["stanzas"][1]["options"][0] == ["address", "192.168.10.21"]
+    assert rendered["stanzas"][2]["options"] == [["address", "fd00::20"], ["netmask", "64"]]
+
+
+def test_bridge_bond_and_vlan_lines() -> None:
+    bridge = model.stanzas({"name": "br0", "type": "bridge", "ports": [], "method": "manual"})
+    assert bridge["stanzas"][0]["options"] == [["bridge_ports", "none"], ["bridge_stp", "off"]]
+    bond = model.stanzas({"name": "bond0", "type": "bond", "slaves": ["eth1", "eth2"], "method": "manual"})
+    assert ["bond-slaves", "eth1 eth2"] in bond["stanzas"][0]["options"]
+    assert ["bond-mode", "active-backup"] in bond["stanzas"][0]["options"]
+    vlan = model.stanzas({"name": "eth1.70", "type": "vlan", "link": "eth1", "vlan_id": 70, "method": "manual"})
+    assert vlan["stanzas"][0]["options"] == [["vlan-raw-device", "eth1"]]
+
+
+def test_rendering_refuses_an_unvalidated_model() -> None:
+    with pytest.raises(ValueError, match="gateway"):
+        model.stanzas({"name": "eth1", "addresses": ["192.168.10.20/24"], "gateway": "10.0.0.1"})
+
+
+def test_resolver_merges_in_order_and_keeps_three() -> None:
+    resolver = model.resolver(
+        [
+            {"name": "eth1", "addresses": ["192.168.10.20/24"], "dns_nameservers": ["192.168.10.1", "192.168.10.2"]},
+            {
+                "name": "eth2",
+                "addresses": ["192.168.11.20/24"],
+                "dns_nameservers": ["192.168.10.2", "192.168.11.1"],
+                "dns_search": ["b.test", "a.test"],
+            },
+        ]
+    )
+    assert resolver == {"nameservers": ["192.168.10.1", "192.168.10.2", "192.168.11.1"], "search": ["b.test", "a.test"]}
+
+
+def test_packages_follow_the_model() -> None:
+    assert model.packages(GOOD_A, "dhcpcd-base") == ["ifupdown"]
+    rich = [
+        {"name": "eth1", "method": "dhcp"},
+        {"name": "eth2", "method": "manual"},
+        {"name": "br0", "type": "bridge", "ports": ["eth2"], "method": "manual"},
+    ]
+    assert model.packages(rich, "isc-dhcp-client") == ["ifupdown", "bridge-utils", "isc-dhcp-client"]
+
+
+def test_inventory_errors_prefers_the_model_each_host_published() -> None:
+    hostvars = {
+        "a": {"network_interfaces": "ignored", "__network_model": GOOD_A},
+        "b": {"network_interfaces": GOOD_A},
+        "c": {},
+    }
+    assert model.inventory_errors(hostvars, ["a", "b", "c"]) == [
+        "b: eth1: addresses[0]: 192.168.60.10 is already used by a eth1"
+    ]
+
+
+def test_lab_inventory_models_are_valid_and_static() -> None:
+    host_vars = ROOT / "inventory" / "lab" / "host_vars"
+    models = {
+        p.stem: (yaml.safe_load(p.read_text()) or {}).get("network_interfaces") for p in sorted(host_vars.glob("*.yml"))
+    }
+    assert {"app1", "app2", "ci", "logs"} <= {host for host, model in models.items() if model}
+    assert model.validate_inventory(models) == []
+    for interfaces in models.values():
+        assert [i["name"] for i in interfaces or []] in ([], ["eth1"]), "eth0 (management) stays podman's"
+        assert all(i.get("gateway") is None and not i.get("dns_nameservers") for i in interfaces or [])
+
+
+def test_molecule_models_are_valid() -> None:
+    scenario = yaml.safe_load((ROOT / "molecule" / "network" / "molecule.yml").read_text())
+    host_vars = scenario["provisioner"]["inventory"]["host_vars"]
+    assert model.validate_inventory({h: v["network_interfaces"] for h, v in host_vars.items()}) == []
