@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ALUR_PROJECT_DIR := $(CURDIR)
 
 
-.PHONY: help setup venv images lab lab-down lab-status lint unit molecule test clean lock
+.PHONY: help setup venv images lab lab-down lab-status lint unit molecule test bench clean lock
 
 help:
 	@echo "make lab        bring up the local lab (4 Debian containers) and deploy site.yml to it"
@@ -22,6 +22,7 @@ help:
 	@echo "make lint       ansible-lint, yamllint, ruff, mypy"
 	@echo "make molecule   the Molecule scenarios only (SCENARIO=name for one)"
 	@echo "make lab-down   remove the lab"
+	@echo "make bench      converge / unchanged re-run timings (BENCH_ARGS=\"--sizes 1,4 --repeats 2 --site\")"
 
 setup: venv
 	@$(BIN)/alur lab image
@@ -38,7 +39,7 @@ venv: $(VENV)/.installed
 
 lab: setup
 	$(BIN)/alur lab up $(if $(BUNDLE),--bundle $(BUNDLE))
-	$(BIN)/alur deploy -i inventory/lab
+	ANSIBLE_VAULT_PASSWORD_FILE=$${ANSIBLE_VAULT_PASSWORD_FILE:-$(CURDIR)/.alur/labs/lab.vault-password} $(BIN)/alur deploy -i inventory/lab
 
 lab-down: venv
 	$(BIN)/alur lab down
@@ -49,18 +50,22 @@ lab-status: venv
 lint: venv
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint
-	$(BIN)/ruff check src tests molecule
-	$(BIN)/ruff format --check src tests molecule
+	$(BIN)/ruff check src tests molecule bench
+	$(BIN)/ruff format --check src tests molecule bench
 	$(BIN)/mypy
 
 unit: venv
 	$(BIN)/pytest -q tests/unit
 
 molecule: setup
-	$(BIN)/pytest -q tests/molecule $(if $(SCENARIO),-k $(SCENARIO))
+	ALUR_ALL_SCENARIOS=1 $(BIN)/pytest -q tests/molecule $(if $(SCENARIO),-k $(SCENARIO))
 
 test: setup lint
-	$(BIN)/pytest -n $(TEST_WORKERS) tests
+	$(BIN)/pytest -n $(TEST_WORKERS) --durations=25 tests
+
+# Converge and unchanged re-run times on lab containers (idle machine): a table, JSON and a PNG in bench/results.
+bench: setup
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
 lock:
 	$(PYTHON) -m venv /tmp/alur-lock && /tmp/alur-lock/bin/pip install -q -e '.[dev]' && \

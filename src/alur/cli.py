@@ -314,8 +314,13 @@ def lab_up(
         print(json.dumps(lab.molecule_instances(instance, hosts)))
         return
     if not platforms_json:
+        if bundle is None:
+            bundle, allow_standins = lab.bundle_of(_lab_inventory(inventory))
         path = lab.write_connection_inventory(_lab_inventory(inventory), instance, hosts, bundle, allow_standins)
+        if bundle is not None:
+            print(f"vendor packages from bundle {bundle}{' (stand-ins allowed)' if allow_standins else ''}")
         print(f"inventory connection file: {path}")
+        print(f"vault password for the secrets the roles generate: {lab.vault_password_file(instance)}")
     _print_hosts(hosts)
 
 

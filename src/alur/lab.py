@@ -19,6 +19,7 @@ import fcntl
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -378,6 +379,29 @@ def ssh_args(instance: str) -> list[str]:
         "-o",
         "BatchMode=yes",
     ]
+
+
+def bundle_of(inventory: Path) -> tuple[Path | None, bool]:
+    """The bundle (and stand-in consent) an earlier `alur lab up --bundle` chose for this lab inventory:
+    a plain `alur lab up` (restarting a stopped host) keeps it. `alur lab down` forgets it."""
+    path = inventory / CONNECTION_FILE
+    data = yaml.safe_load(path.read_text()) if path.is_file() else None
+    lab_vars = ((data or {}).get("all") or {}).get("vars") or {}
+    if lab_vars.get("alur_artifact_source") != "bundle" or not lab_vars.get("alur_bundle_dir"):
+        return None, False
+    return Path(lab_vars["alur_bundle_dir"]), bool(lab_vars.get("alur_allow_standins"))
+
+
+def vault_password_file(instance: str) -> Path:
+    """The lab's vault password, made once (0600) and kept by `alur lab down`: the roles store the secrets
+    they generate (admin passwords, keys) vault-encrypted with it under the inventory's .secrets folder."""
+    path = state_dir() / "labs" / f"{instance}.vault-password"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32) + "\n")
+    return path
 
 
 def write_connection_inventory(

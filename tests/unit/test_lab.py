@@ -61,6 +61,10 @@ def test_a_lab_on_a_bundle_takes_stand_ins_only_when_told(tmp_path: Path, monkey
     assert "alur_allow_standins" not in plain["all"]["vars"]
     told = lab.write_connection_inventory(tmp_path, "lab", hosts, tmp_path / "b", allow_standins=True)
     assert yaml.safe_load(told.read_text())["all"]["vars"]["alur_allow_standins"] is True
+    # A later plain `alur lab up` keeps the choice; without a connection file there is none.
+    assert lab.bundle_of(tmp_path) == (tmp_path / "b", True)
+    told.unlink()
+    assert lab.bundle_of(tmp_path) == (None, False)
 
 
 def test_prune_removes_only_instances_whose_owner_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,3 +79,13 @@ def test_prune_removes_only_instances_whose_owner_is_gone(monkeypatch: pytest.Mo
     monkeypatch.setattr(lab, "down", lambda instance, **_: removed.append(instance) or 0)
     assert lab.prune(log=False) == ["dead"]
     assert removed == ["dead"]
+
+
+def test_the_lab_vault_password_is_made_once_private_and_outlives_the_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALUR_STATE_DIR", str(tmp_path / "state"))
+    first = lab.vault_password_file("lab")
+    assert first.stat().st_mode & 0o777 == 0o600 and len(first.read_text().strip()) >= 32
+    assert lab.vault_password_file("lab").read_text() == first.read_text()
+    assert first.parent != lab.instance_dir("lab")  # `alur lab down` removes the instance folder, not this
