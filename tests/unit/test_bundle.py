@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from alur import bundle
 
+sys.path.insert(0, str(Path(__file__).parent))  # the shared test helpers (pytest runs with importlib)
+from alur_project import load_file
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize(
@@ -183,7 +175,7 @@ def test_write_refuses_an_existing_folder(small_bundle: Path) -> None:
 
 
 def test_role_filters_pick_what_a_host_needs(small_bundle: Path) -> None:
-    filters = load(ROOT / "roles" / "artifacts" / "filter_plugins" / "artifacts_bundle.py")
+    filters = load_file(ROOT / "roles" / "artifacts" / "filter_plugins" / "artifacts_bundle.py")
     manifest = json.loads((small_bundle / "manifest.json").read_text())
     files = [f["file"] for f in filters.bundle_files(manifest, ["jenkins", "kibana"])]
     assert files == [
@@ -203,12 +195,12 @@ def test_role_filters_pick_what_a_host_needs(small_bundle: Path) -> None:
     assert filters.source_url("https://pkg.jenkins.io/debian-stable", "upstream", "http://m") == (
         "https://pkg.jenkins.io/debian-stable"
     )
-    tests = load(ROOT / "roles" / "artifacts" / "test_plugins" / "artifacts_tests.py")
+    tests = load_file(ROOT / "roles" / "artifacts" / "test_plugins" / "artifacts_tests.py")
     assert tests.matches("a", {"a": "1"}, {"a": "1"}) and not tests.matches("a", {}, {"a": "1"})
 
 
 def test_standin_marker_helper() -> None:
-    skip = load(ROOT / "tests" / "testinfra" / "standin_skip.py")
+    skip = load_file(ROOT / "tests" / "testinfra" / "standin_skip.py")
     versions = {"jenkins": "2.580.2+standin", "kibana": "9.5.6"}
     assert skip.standins(versions) == ["jenkins"]
     assert skip.standins(versions, ("kibana",)) == []
@@ -224,7 +216,7 @@ def test_the_cli_group_offers_create_and_verify() -> None:
 
 def test_standin_bundle_fingerprint_covers_its_inputs() -> None:
     sys.path.insert(0, str(ROOT / "tests" / "standins"))
-    build = load(ROOT / "tests" / "standins" / "build.py")
+    build = load_file(ROOT / "tests" / "standins" / "build.py")
     assert build.inputs_fingerprint(("2.580.2", "9.5.6")) != build.inputs_fingerprint(("2.580.3", "9.5.6"))
     names = [p.name for p in build.packages("2.580.2", "9.5.6")]
     assert names == ["jenkins", "elasticsearch", "logstash", "kibana", "filebeat"]

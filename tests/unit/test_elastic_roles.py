@@ -3,7 +3,6 @@ variable, and the Elastic checks of `alur status`."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -15,20 +14,16 @@ from typing import Any
 import pytest
 import yaml
 
+sys.path.insert(0, str(Path(__file__).parent))  # the shared test helpers (pytest runs with importlib)
+from alur_project import load_file
+
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("elasticstack", "elasticsearch", "logstash", "kibana", "filebeat")
 
 
-def load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-filters = load(ROOT / "roles" / "elasticstack" / "filter_plugins" / "elasticstack_filters.py", "alur_test_es_filters")
+filters = load_file(
+    ROOT / "roles" / "elasticstack" / "filter_plugins" / "elasticstack_filters.py", "alur_test_es_filters"
+)
 
 
 # --- addresses, firewall sources, certificates, heap -------------------------------------------

@@ -3,35 +3,29 @@ the vault-backed secret lookup, and the Jenkins checks of `alur status`."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
+sys.path.insert(0, str(Path(__file__).parent))  # the shared test helpers (pytest runs with importlib)
+from alur_project import load_file
+
 ROOT = Path(__file__).resolve().parents[2]
 JENKINS = ROOT / "roles" / "jenkins"
 
 
-def load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-filters = load(JENKINS / "filter_plugins" / "jenkins_filters.py", "alur_test_jenkins_filters")
-proxy_filters = load(ROOT / "roles" / "nginx_proxy" / "filter_plugins" / "nginx_proxy_filters.py", "alur_test_nginx")
-plugins_module = load(JENKINS / "library" / "jenkins_plugins.py", "alur_test_jenkins_plugins")
+filters = load_file(JENKINS / "filter_plugins" / "jenkins_filters.py", "alur_test_jenkins_filters")
+proxy_filters = load_file(
+    ROOT / "roles" / "nginx_proxy" / "filter_plugins" / "nginx_proxy_filters.py", "alur_test_nginx"
+)
+plugins_module = load_file(JENKINS / "library" / "jenkins_plugins.py", "alur_test_jenkins_plugins")
 
 
 # --- the lockfile ------------------------------------------------------------------------------
@@ -270,7 +264,7 @@ def test_vault_secret_is_generated_once_and_stored_encrypted(tmp_path: Path) -> 
     from ansible.parsing.dataloader import DataLoader
     from ansible.parsing.vault import VaultSecret
 
-    lookup_module = load(JENKINS / "lookup_plugins" / "jenkins_vault_secret.py", "alur_test_vault_secret")
+    lookup_module = load_file(JENKINS / "lookup_plugins" / "jenkins_vault_secret.py", "alur_test_vault_secret")
     loader = DataLoader()
     loader.set_vault_secrets([("default", VaultSecret(b"test-vault-password"))])
     lookup = lookup_module.LookupModule(loader=loader)
@@ -288,7 +282,7 @@ def test_vault_secret_refuses_to_store_without_a_vault_password(tmp_path: Path) 
     from ansible.errors import AnsibleError
     from ansible.parsing.dataloader import DataLoader
 
-    lookup_module = load(JENKINS / "lookup_plugins" / "jenkins_vault_secret.py", "alur_test_vault_secret")
+    lookup_module = load_file(JENKINS / "lookup_plugins" / "jenkins_vault_secret.py", "alur_test_vault_secret")
     lookup = lookup_module.LookupModule(loader=DataLoader())
     path = tmp_path / "secret.vault"
     with pytest.raises(AnsibleError, match="jenkins_admin_password is not set and cannot be generated"):

@@ -6,7 +6,6 @@ BAD_MODELS is also run against real hosts by tests/integration/test_network_bad_
 from __future__ import annotations
 
 import copy
-import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -15,18 +14,16 @@ from typing import Any
 import pytest
 import yaml
 
+sys.path.insert(0, str(Path(__file__).parent))  # the shared test helpers (pytest runs with importlib)
+from alur_project import load_file
+
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_FILE = ROOT / "roles" / "network" / "filter_plugins" / "network_model.py"
 
 
 def load_model() -> ModuleType:
     """Load the model the way `alur check` does: by path, on its own."""
-    spec = importlib.util.spec_from_file_location("alur_network_model_under_test", MODEL_FILE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_file(MODEL_FILE, "alur_network_model_under_test")
 
 
 model = load_model()
