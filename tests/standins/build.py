@@ -222,6 +222,7 @@ WantedBy=multi-user.target
         f"alur CI stand-in for Logstash {elastic_version}\n {label}.",
         files={
             "/usr/share/logstash/bin/logstash": _wrapper("logstash", "logstash"),
+            "/usr/share/logstash/bin/logstash-keystore": _wrapper("logstash", "logstash-keystore"),
             "/usr/lib/systemd/system/logstash.service": """\
 # alur CI stand-in for the Logstash unit: same name, user and command line as the vendor's.
 [Unit]
@@ -249,7 +250,7 @@ WantedBy=multi-user.target
             "/etc/logstash/log4j2.properties": "# log4j2 (alur CI stand-in: not read)\n",
             "/etc/logstash/startup.options": "# startup options (alur CI stand-in: not read)\n",
         },
-        executables={"/usr/share/logstash/bin/logstash"},
+        executables={"/usr/share/logstash/bin/logstash", "/usr/share/logstash/bin/logstash-keystore"},
         conffiles=[
             "/etc/logstash/logstash.yml",
             "/etc/logstash/pipelines.yml",
@@ -274,6 +275,9 @@ WantedBy=multi-user.target
         f"alur CI stand-in for Kibana {elastic_version}\n {label}.",
         files={
             "/usr/share/kibana/bin/kibana": _wrapper("kibana", "kibana"),
+            "/usr/share/kibana/bin/kibana-keystore": _wrapper(
+                "kibana", "kibana-keystore", ': "${KBN_PATH_CONF:=/etc/kibana}"; export KBN_PATH_CONF\n'
+            ),
             "/usr/lib/systemd/system/kibana.service": """\
 # alur CI stand-in for the Kibana unit: same name, user and environment as the vendor's.
 [Unit]
@@ -304,7 +308,7 @@ WantedBy=multi-user.target
             "/etc/kibana/node.options": "## Node command line options (alur CI stand-in)\n",
             "/etc/default/kibana": "# Kibana service environment (alur CI stand-in)\n",
         },
-        executables={"/usr/share/kibana/bin/kibana"},
+        executables={"/usr/share/kibana/bin/kibana", "/usr/share/kibana/bin/kibana-keystore"},
         conffiles=["/etc/kibana/kibana.yml", "/etc/kibana/node.options", "/etc/default/kibana"],
         directories=["/var/lib/kibana", "/var/log/kibana"],
         postinst=SYSTEM_USER.format(
