@@ -58,7 +58,7 @@ unit: venv
 	$(BIN)/pytest -q tests/unit
 
 molecule: setup
-	ALUR_ALL_SCENARIOS=1 $(BIN)/pytest -q tests/molecule $(if $(SCENARIO),-k $(SCENARIO))
+	$(BIN)/pytest -q tests/molecule $(if $(SCENARIO),-k $(SCENARIO))
 
 test: setup lint
 	$(BIN)/pytest -n $(TEST_WORKERS) --durations=25 tests

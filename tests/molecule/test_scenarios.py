@@ -11,9 +11,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
-# Scenarios that pass but do not fit make test's time budget yet (measured on 2 cores: 12 to 30 minutes
-# each). `make molecule SCENARIO=<name>` and ALUR_ALL_SCENARIOS=1 run them; make test lists them as skipped.
-OVER_BUDGET = {"elasticsearch", "logstash_kibana_filebeat"}
 
 
 @pytest.mark.containers
@@ -22,8 +19,6 @@ def test_scenario(scenario: str, containers_ready: None, tmp_path: Path) -> None
     # *_upstream scenarios install the vendors' real packages: they need internet access, which CI lacks.
     if scenario.endswith("_upstream") and os.environ.get("ALUR_UPSTREAM") != "1":
         pytest.skip("needs the vendors' repositories: run with ALUR_UPSTREAM=1 on a machine with internet access")
-    if scenario in OVER_BUDGET and os.environ.get("ALUR_ALL_SCENARIOS") != "1":
-        pytest.skip("over make test's time budget: run it with make molecule SCENARIO=" + scenario)
     log = tmp_path / f"molecule-{scenario}.log"
     env = dict(os.environ, PY_COLORS="0", ANSIBLE_FORCE_COLOR="0", MOLECULE_NO_LOG="false")
     with log.open("w") as out:
