@@ -7,6 +7,7 @@ alur sees exactly what ansible-playbook would see. They are imported lazily: `al
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import shlex
@@ -404,9 +405,17 @@ class Inventory:
         return plain(facts) if isinstance(facts, Mapping) else {}
 
     def is_vaulted(self, value: Any) -> bool:
+        """An inline !vault value, or a value read from a file that is vault-encrypted as a whole."""
         from ansible.parsing.vault import VaultHelper
 
-        return VaultHelper.get_ciphertext(value, with_tags=False) is not None
+        if VaultHelper.get_ciphertext(value, with_tags=False) is not None:
+            return True
+        try:
+            from ansible._internal._datatag._tags import Origin
+        except ImportError:  # an ansible-core without origin tags: only inline vault values are known
+            return False
+        origin = Origin.get_tag(value)
+        return bool(origin and origin.path and _vault_file(origin.path))
 
     # --- connection -------------------------------------------------------------------------
 
@@ -476,6 +485,15 @@ class Inventory:
                         continue
                     found.update(_secret_strings(self, value, force=True))
         return {s for s in found if len(s) >= 4}
+
+
+@functools.lru_cache(maxsize=256)
+def _vault_file(path: str) -> bool:
+    try:
+        with Path(path).open("rb") as handle:
+            return handle.read(14) == b"$ANSIBLE_VAULT"
+    except OSError:
+        return False
 
 
 def _secret_strings(inventory: Inventory, value: Any, force: bool) -> Iterator[str]:

@@ -212,6 +212,19 @@ def test_a_plain_text_secret_is_a_warning_and_a_vaulted_one_is_not(tmp_path: Pat
     assert {"plain-text-secret", "s3cret-vaulted-value"} <= loaded.secret_values()
 
 
+def test_a_secret_in_a_file_vaulted_whole_is_neither_warned_about_nor_left_uncensored(tmp_path: Path) -> None:
+    project, inventory = make_project(tmp_path)
+    (inventory / "host_vars").mkdir(exist_ok=True)
+    (inventory / "host_vars" / "h1.yml").write_bytes(
+        vault_encrypt("---\nweb_admin_password: whole-file-secret\nweb_note: also-vaulted\n", "vault-pass").encode()
+    )
+    (tmp_path / "pw").write_text("vault-pass\n")
+    loaded = load(project, inventory, vault=VaultOptions(password_files=(str(tmp_path / "pw"),)))
+    report = check.run_check(loaded, offline=True)
+    assert not [f for f in report.of("warning") if f.code == "secrets"]
+    assert {"whole-file-secret", "also-vaulted"} <= loaded.secret_values()
+
+
 @pytest.mark.parametrize(
     ("text", "megabytes"),
     [("512m", 512), ("1g", 1024), ("2G", 2048), ("1536", 1536), (768, 768), ("100k", 100 / 1024), ("x", None)],
