@@ -40,6 +40,8 @@ venv: $(VENV)/.installed
 lab: setup
 	$(BIN)/alur lab up $(if $(BUNDLE),--bundle $(BUNDLE))
 	ANSIBLE_VAULT_PASSWORD_FILE=$${ANSIBLE_VAULT_PASSWORD_FILE:-$(CURDIR)/.alur/labs/lab.vault-password} $(BIN)/alur deploy -i inventory/lab
+	@$(BIN)/alur lab summary
+	ANSIBLE_VAULT_PASSWORD_FILE=$${ANSIBLE_VAULT_PASSWORD_FILE:-$(CURDIR)/.alur/labs/lab.vault-password} $(BIN)/alur status -i inventory/lab
 
 lab-down: venv
 	$(BIN)/alur lab down

@@ -335,6 +335,15 @@ def lab_down(inventory: str | None, instance: str) -> None:
         print(f"lab {instance}: nothing to remove")
 
 
+@lab_group.command("summary")
+@click.option("-i", "--inventory", help="Lab inventory folder (default: inventory/lab).")
+@click.option("--instance", default="lab", show_default=True)
+def lab_summary(inventory: str | None, instance: str) -> None:
+    """Where the lab's web interfaces answer on this machine and where their credentials are kept."""
+    for line in lab.summary(_lab_inventory(inventory), instance):
+        print(line)
+
+
 @lab_group.command("status")
 @click.option("--instance", default="lab", show_default=True)
 @click.option("--json", "as_json", is_flag=True)

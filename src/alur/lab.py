@@ -204,7 +204,8 @@ def _run_container(spec: LabSpec, host: HostSpec, mgmt: str, lan: str) -> None:
         "--label",
         f"io.alur.release={host.release}",
     ]
-    for mapping in host.publish:
+    # Test instances (an owner process) publish nothing: side by side, they would fight for the same ports.
+    for mapping in host.publish if spec.owner_pid is None else ():
         args += ["--publish", mapping]
     podman.run(*args, images.image_ref(host.release), "/sbin/init")
 
@@ -379,6 +380,56 @@ def ssh_args(instance: str) -> list[str]:
         "-o",
         "BatchMode=yes",
     ]
+
+
+def groups_of_hosts(inventory: Path) -> dict[str, set[str]]:
+    """host -> the groups hosts.yml puts it in (children included)."""
+    data = yaml.safe_load((inventory / "hosts.yml").read_text()) or {}
+    found: dict[str, set[str]] = {}
+
+    def walk(name: str, group: dict[str, Any] | None) -> None:
+        for host in _hosts_of(group):
+            found.setdefault(host, set()).add(name)
+        for child_name, child in ((group or {}).get("children") or {}).items():
+            walk(child_name, child)
+
+    walk("all", data.get("all"))
+    return found
+
+
+# What a lab host serves on a published container port, by the groups it is in.
+PUBLISHED_SERVICES = {443: (("jenkins", "Jenkins"), ("kibana", "Kibana"))}
+
+
+def summary(inventory: Path, instance: str = "lab") -> list[str]:
+    """After a deploy: where the lab's web UIs answer on this machine, and where their credentials are."""
+    spec = spec_from_inventory(inventory, instance)
+    groups = groups_of_hosts(inventory)
+    lines = ["Web interfaces (published on this machine):"]
+    for host in spec.hosts:
+        for mapping in host.publish:
+            parts = mapping.split(":")  # address:host port:container port
+            if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+                continue
+            address, port, inner = parts[0], int(parts[1]), int(parts[2])
+            for group, product in PUBLISHED_SERVICES.get(inner, ()):
+                if group in groups.get(host.name, set()):
+                    lines.append(f"  {product:<8} https://{address}:{port}/  ({host.name}:{inner})")
+    if len(lines) == 1:
+        lines.append("  none: no host_vars sets alur_lab_publish")
+    secrets_dir = inventory / ".secrets"
+    password = vault_password_file(instance)
+    lines += [
+        f"Certificates are signed by the lab's CA: {inventory / '.pki' / 'ca.crt'} (curl --cacert, or trust it).",
+        f"Credentials (vault-encrypted; vault password in {password}):",
+    ]
+    for host in spec.hosts:
+        if "jenkins" in groups.get(host.name, set()):
+            lines.append(f"  Jenkins user admin: {secrets_dir / host.name / 'jenkins_admin_password.vault'}")
+    if any("elasticsearch" in g for g in groups.values()):
+        lines.append(f"  Elastic user elastic and service users: {secrets_dir / 'elasticstack' / 'secrets.vault.yml'}")
+    lines.append(f"  read one with: ansible-vault view FILE --vault-password-file {password}")
+    return lines
 
 
 def bundle_of(inventory: Path) -> tuple[Path | None, bool]:

@@ -70,7 +70,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, containers_ready: None) -> Ite
     instance = f"c{os.environ['ALUR_RUN_ID']}"
     root = tmp_path_factory.mktemp("cli-lab")
     inventory = root / "lab"
-    shutil.copytree(ROOT / "inventory" / "lab", inventory, ignore=shutil.ignore_patterns("zz-*", ".secrets"))
+    shutil.copytree(ROOT / "inventory" / "lab", inventory, ignore=shutil.ignore_patterns("zz-*", ".secrets", ".pki"))
     # The vendors' repositories are unreachable here: the lab installs from the CI stand-in bundle (and says so).
     bundle = standins.ensure_bundle()
     up = lab_command(

@@ -59,7 +59,7 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 def lab(tmp_path_factory: pytest.TempPathFactory, containers_ready: None) -> Iterator[tuple[Path, str]]:
     instance = f"t{os.environ['ALUR_RUN_ID']}"
     inventory = tmp_path_factory.mktemp("inv") / "lab"
-    shutil.copytree(ROOT / "inventory" / "lab", inventory, ignore=shutil.ignore_patterns("zz-*", ".secrets"))
+    shutil.copytree(ROOT / "inventory" / "lab", inventory, ignore=shutil.ignore_patterns("zz-*", ".secrets", ".pki"))
     (inventory.parent / "vault-password").write_text(os.urandom(16).hex() + "\n")
     up = alur(
         "lab",

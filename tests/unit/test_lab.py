@@ -89,3 +89,36 @@ def test_the_lab_vault_password_is_made_once_private_and_outlives_the_instance(
     assert first.stat().st_mode & 0o777 == 0o600 and len(first.read_text().strip()) >= 32
     assert lab.vault_password_file("lab").read_text() == first.read_text()
     assert first.parent != lab.instance_dir("lab")  # `alur lab down` removes the instance folder, not this
+
+
+def test_summary_names_the_published_ui_and_where_the_credentials_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lab, "state_dir", lambda: tmp_path / "state")
+    inv = tmp_path / "lab"
+    (inv / "host_vars").mkdir(parents=True)
+    (inv / "hosts.yml").write_text(
+        "all:\n  children:\n    jenkins:\n      hosts:\n        ci:\n"
+        "    elasticsearch:\n      hosts:\n        logs:\n    kibana:\n      hosts:\n        logs:\n"
+    )
+    (inv / "host_vars" / "ci.yml").write_text('alur_lab_publish: ["127.0.0.1:8443:443"]\n')
+    (inv / "host_vars" / "logs.yml").write_text('alur_lab_publish: ["127.0.0.1:5443:443", "127.0.0.1:9999:22"]\n')
+    text = "\n".join(lab.summary(inv, "lab"))
+    assert "Jenkins  https://127.0.0.1:8443/  (ci:443)" in text
+    assert "Kibana   https://127.0.0.1:5443/  (logs:443)" in text
+    assert "9999" not in text, "only ports a known UI serves are listed"
+    assert str(inv / ".secrets" / "ci" / "jenkins_admin_password.vault") in text
+    assert str(inv / ".secrets" / "elasticstack" / "secrets.vault.yml") in text
+    password = tmp_path / "state" / "labs" / "lab.vault-password"
+    assert f"--vault-password-file {password}" in text and password.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(("owner", "published"), [(None, True), (1234, False)])
+def test_only_an_operators_lab_publishes_ports(
+    owner: int | None, published: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(lab.podman, "run", lambda *args, **_: calls.append(args))
+    host = lab.HostSpec("ci", publish=("127.0.0.1:8443:443",))
+    lab._run_container(lab.LabSpec("lab", (host,), owner_pid=owner), host, "mgmt-net", "lan-net")
+    assert ("--publish" in calls[0]) is published
