@@ -49,12 +49,9 @@ lab-down: venv
 lab-status: venv
 	$(BIN)/alur lab status
 
+# yamllint, ansible-lint, ruff (check and format) and mypy; make test runs the same file among its units.
 lint: venv
-	$(BIN)/yamllint -s .
-	$(BIN)/ansible-lint
-	$(BIN)/ruff check src tests molecule bench
-	$(BIN)/ruff format --check src tests molecule bench
-	$(BIN)/mypy
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_lint.py
 
 unit: venv
 	$(BIN)/pytest -q tests/unit
@@ -62,7 +59,7 @@ unit: venv
 molecule: setup
 	$(BIN)/pytest -q tests/molecule $(if $(SCENARIO),-k $(SCENARIO))
 
-test: setup lint
+test: setup
 	$(BIN)/pytest -n $(TEST_WORKERS) --durations=25 tests
 
 # Converge and unchanged re-run times on lab containers (idle machine): a table, JSON and a PNG in bench/results.
