@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from alur import bundle  # noqa: E402 - needs the src path above when run as a s
 STANDIN = "+standin"
 DEPENDS = "python3, python3-yaml, init-system-helpers"
 DEFAULT_OUT = ROOT / ".alur" / "standin-bundle"
+# The Jenkins plugins the role installs: the bundle holds one stand-in archive per entry.
+PLUGINS_LOCK = ROOT / "roles" / "jenkins" / "files" / "plugins.lock"
 
 
 @dataclass
@@ -409,9 +412,32 @@ def pinned_versions() -> tuple[str, str]:
     return str(cfg["alur_jenkins_version"]), str(cfg["alur_elastic_version"])
 
 
+def standin_plugin(path: Path, plugin: str, version: str) -> None:
+    """A zip whose META-INF/MANIFEST.MF names the plugin and version, as a real .jpi does; nothing in it runs
+    in a JVM (the stand-in Jenkins loads no plugins)."""
+    manifest = (
+        "Manifest-Version: 1.0\r\n"
+        f"Short-Name: {plugin}\r\n"
+        f"Plugin-Version: {version}\r\n"
+        f"Long-Name: alur CI stand-in for the {plugin} plugin (not a Jenkins plugin)\r\n\r\n"
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in (("META-INF/MANIFEST.MF", manifest), ("README.alur-standin", "CI stand-in.\n")):
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), text)
+
+
+def standin_plugins(work: Path) -> list[bundle.PluginFile]:
+    work.mkdir(parents=True, exist_ok=True)
+    plugins = []
+    for plugin, version in bundle.read_lockfile(PLUGINS_LOCK).items():
+        standin_plugin(work / f"{plugin}.jpi", plugin, version)
+        plugins.append(bundle.PluginFile(plugin, version, work / f"{plugin}.jpi", source="tests/standins/build.py"))
+    return plugins
+
+
 def inputs_fingerprint(versions: tuple[str, str]) -> str:
     digest = hashlib.sha256()
-    for path in (HERE / "build.py", HERE / "service.py", ROOT / "src" / "alur" / "bundle.py"):
+    for path in (HERE / "build.py", HERE / "service.py", ROOT / "src" / "alur" / "bundle.py", PLUGINS_LOCK):
         digest.update(path.read_bytes())
     digest.update(json.dumps(versions).encode())
     return digest.hexdigest()
@@ -427,7 +453,9 @@ def build_bundle(out: Path) -> Path:
         debs = {
             p.name: [(build_deb(p, debs_dir, work / "tree"), "tests/standins/build.py")] for p in packages(*versions)
         }
-        return bundle.write_bundle(out, debs, standin=True, extra={"standin_inputs": inputs_fingerprint(versions)})
+        plugins = standin_plugins(work / "plugins")
+        extra = {"standin_inputs": inputs_fingerprint(versions)}
+        return bundle.write_bundle(out, debs, plugins, standin=True, extra=extra)
 
 
 def ensure_bundle(out: Path = DEFAULT_OUT, force: bool = False) -> Path:
