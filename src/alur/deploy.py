@@ -58,7 +58,25 @@ def _retry_limit(options: RunOptions, inventory: Inventory, console: Console) ->
         console.print(f"last deploy {last.id} left no failed or unreachable host{where}: nothing to retry")
         return None
     console.print(f"retrying {', '.join(hosts)} (failed or unreachable in run {last.id})")
-    return ",".join(hosts)
+    peers = _peers_of(hosts, inventory)
+    if peers:
+        console.print(f"and {', '.join(peers)}, whose configuration lists them")
+    return ",".join(hosts + peers)
+
+
+# group -> the group whose hosts' configuration lists its hosts, read from them while the play runs:
+# a Jenkins controller pins each agent's SSH host key, which it cannot read while that agent is down.
+PEER_GROUPS = {"jenkins_agents": "jenkins"}
+
+
+def _peers_of(hosts: list[str], inventory: Inventory) -> list[str]:
+    """The hosts a retry of `hosts` must run again too, so that their view of `hosts` is completed."""
+    groups = inventory.groups()
+    peers: set[str] = set()
+    for group, peer_group in PEER_GROUPS.items():
+        if set(hosts) & set(groups.get(group, [])):
+            peers |= set(groups.get(peer_group, []))
+    return sorted(peers - set(hosts))
 
 
 def _host_key_checking_env(project: Path) -> dict[str, str]:
@@ -69,6 +87,18 @@ def _host_key_checking_env(project: Path) -> dict[str, str]:
         return {}
     value = ansible_config_value(project, "HOST_KEY_CHECKING")
     return {"ANSIBLE_HOST_KEY_CHECKING": "True" if value else "False"}
+
+
+def _fact_cache_env(project: Path, inventory: Path) -> dict[str, str]:
+    """One fact cache per inventory: ansible.cfg's jsonfile cache is keyed by host name only, so two
+    inventories that both name a host `ci` (staging and production, or two labs) would share its facts."""
+    import hashlib
+    import os
+
+    if "ANSIBLE_CACHE_PLUGIN_CONNECTION" in os.environ:
+        return {}
+    key = hashlib.sha256(str(inventory.resolve()).encode()).hexdigest()[:12]
+    return {"ANSIBLE_CACHE_PLUGIN_CONNECTION": str(project / ".alur" / "facts" / f"{inventory.resolve().name}-{key}")}
 
 
 def _runner_dir() -> Path:
@@ -115,7 +145,7 @@ def execute(kind: str, options: RunOptions, console: Console) -> tuple[runs.Summ
         vault_args=tuple(options.vault.cli_args()),
         forks=options.forks,
         verbosity=options.verbosity,
-        envvars=_host_key_checking_env(project),
+        envvars={**_host_key_checking_env(project), **_fact_cache_env(project, options.inventory)},
     )
     environment = runner.user_environment()
     record = runs.RunRecord.create(

@@ -158,6 +158,28 @@ def test_deploy_asks_the_runner_for_site_yml_with_the_operators_options(
     assert "--tags web" in summary.command and "--limit h1,h2" in summary.command
 
 
+def test_each_inventory_gets_its_own_fact_cache(
+    project: tuple[Path, Path], fake: FakeRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two inventories naming the same host (staging and production `ci`) must not share its cached facts.
+    project_dir, inventory = project
+    other = tmp_path / "other" / inventory.name
+    other.parent.mkdir()
+    import shutil
+
+    shutil.copytree(inventory, other)
+    monkeypatch.delenv("ANSIBLE_CACHE_PLUGIN_CONNECTION", raising=False)
+    for path in (inventory, other):
+        assert invoke("deploy", "-i", str(path), "--skip-check").exit_code == 0
+    first, second = (r.envvars["ANSIBLE_CACHE_PLUGIN_CONNECTION"] for r in fake.requests)
+    assert first != second
+    assert all(Path(d).parent == project_dir / ".alur" / "facts" for d in (first, second))
+    # An operator's own setting wins.
+    monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(tmp_path / "mine"))
+    assert invoke("deploy", "-i", str(inventory), "--skip-check").exit_code == 0
+    assert "ANSIBLE_CACHE_PLUGIN_CONNECTION" not in fake.requests[-1].envvars
+
+
 @pytest.mark.parametrize(
     ("outcome", "rc", "status_text", "code"),
     [
@@ -303,3 +325,17 @@ def test_ansible_playbooks_own_errors_are_shown_when_no_host_ran(project: tuple[
     assert result.exit_code == 2
     assert "ansible-playbook: [ERROR]: couldn't resolve module/action 'nosuch.module'" in result.output
     assert runs.list_runs()[0].errors == ["[ERROR]: couldn't resolve module/action 'nosuch.module'"]
+
+
+def test_a_retried_agent_brings_its_controller_along() -> None:
+    # The controller pins each agent's host key; it could not read it while the agent was down.
+    from alur import deploy
+
+    class Groups:
+        def groups(self) -> dict[str, list[str]]:
+            return {"jenkins": ["ci"], "jenkins_agents": ["app1", "app2"], "filebeat": ["app1", "app2"]}
+
+    inventory: Any = Groups()
+    assert deploy._peers_of(["app2"], inventory) == ["ci"]
+    assert deploy._peers_of(["ci", "app1"], inventory) == []
+    assert deploy._peers_of(["logs"], inventory) == []
