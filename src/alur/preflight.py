@@ -109,6 +109,9 @@ class Listener:
     process: str
     pid: int | None
     unit: str | None
+    # The account that owns the socket: what is left to know of a process whose /proc entries root may not
+    # read (a container without CAP_SYS_PTRACE shows ss no process for another user's socket).
+    owner: str | None = None
 
 
 @dataclass
@@ -180,8 +183,26 @@ _SS_LINE = re.compile(r"(?P<local>\S+):(?P<port>\d+)\s+\S+:(?:\*|\d+)(?:\s+(?P<u
 _SS_USER = re.compile(r'\("(?P<name>[^"]+)",pid=(?P<pid>\d+)')
 
 
-def parse_listeners(ss_output: str, cgroups: Mapping[int, str]) -> list[Listener]:
-    """`ss -Hltnp` lines, with each process's systemd unit from its cgroup."""
+def parse_socket_owners(ss_extended: str, accounts: str) -> dict[tuple[str, int], str]:
+    """(address, port) -> owning account, from `ss -Hltne` lines and `getent passwd` lines of their uids."""
+    names = {}
+    for line in accounts.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 3 and fields[2].isdigit():
+            names[int(fields[2])] = fields[0]
+    owners = {}
+    for line in ss_extended.splitlines():
+        local = re.search(r"^\S+\s+\d+\s+\d+\s+(?P<local>\S+):(?P<port>\d+)\s", line.strip())
+        uid = re.search(r"\buid:(\d+)", line)
+        if local and uid and int(uid.group(1)) in names:
+            owners[(local.group("local").strip("[]"), int(local.group("port")))] = names[int(uid.group(1))]
+    return owners
+
+
+def parse_listeners(
+    ss_output: str, cgroups: Mapping[int, str], owners: Mapping[tuple[str, int], str] | None = None
+) -> list[Listener]:
+    """`ss -Hltnp` lines, with each process's systemd unit from its cgroup (and the socket's owner)."""
     found: list[Listener] = []
     for line in ss_output.splitlines():
         match = _SS_LINE.search(line.strip())
@@ -196,6 +217,7 @@ def parse_listeners(ss_output: str, cgroups: Mapping[int, str]) -> list[Listener
                 process=users.group("name") if users else "?",
                 pid=pid,
                 unit=unit_of(cgroups.get(pid, "")) if pid is not None else None,
+                owner=(owners or {}).get((match.group("local").strip("[]"), int(match.group("port")))),
             )
         )
     return found
@@ -240,6 +262,9 @@ echo ==cgroup
 for pid in $(ss -Hltnp 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
   printf '%s %s\\n' "$pid" "$(tr '\\n' ' ' < /proc/$pid/cgroup 2>/dev/null)"
 done
+echo ==ssext; ss -Hltne 2>/dev/null
+echo ==accounts
+for uid in $(ss -Hltne 2>/dev/null | grep -o 'uid:[0-9]*' | cut -d: -f2 | sort -u); do getent passwd "$uid"; done
 """
 
 
@@ -283,7 +308,9 @@ def probe(connection: Connection) -> HostProbe:
                     result.become_error = " ".join(become.stderr.split()) or f"sudo exited {become.rc}"
                 else:
                     ports = parse_sections(session.run(_PORTS_SCRIPT, sudo=True).stdout)
-                    result.listeners = parse_listeners(ports.get("ss", ""), parse_cgroups(ports.get("cgroup", "")))
+                    owners = parse_socket_owners(ports.get("ssext", ""), ports.get("accounts", ""))
+                    cgroups = parse_cgroups(ports.get("cgroup", ""))
+                    result.listeners = parse_listeners(ports.get("ss", ""), cgroups, owners)
         except SshError as exc:
             result.error, result.error_kind = str(exc), exc.kind
     return result
@@ -367,10 +394,11 @@ def _port_findings(probe_result: HostProbe, needs: HostNeeds) -> list[Finding]:
         holders = [
             listener
             for listener in probe_result.listeners
-            if listener.port == port.port and listener.unit not in port.units
+            if listener.port == port.port and listener.unit not in port.units and not _owned_by_service(listener, port)
         ]
         for listener in holders:
             who = listener.process + (f" ({listener.unit})" if listener.unit else "")
+            who += f" (socket of {listener.owner})" if listener.owner and listener.process == "?" else ""
             findings.append(
                 Finding(
                     "error",
@@ -380,6 +408,12 @@ def _port_findings(probe_result: HostProbe, needs: HostNeeds) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _owned_by_service(listener: Listener, port: Port) -> bool:
+    """A listener ss could not name, on a socket of the account the service runs as: the vendors'
+    packages run each service as a system user of its unit's name (elasticsearch.service as elasticsearch)."""
+    return listener.process == "?" and listener.owner is not None and f"{listener.owner}.service" in port.units
 
 
 def ports_state(probe_result: HostProbe, needs: HostNeeds) -> str:

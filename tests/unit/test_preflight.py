@@ -66,6 +66,25 @@ def test_listeners_carry_their_systemd_unit() -> None:
     assert preflight.unit_of("12:pids:/system.slice/elasticsearch.service\n0::/init.scope") == "elasticsearch.service"
 
 
+def test_a_port_held_by_its_own_service_passes_even_when_ss_cannot_name_the_process() -> None:
+    # In a container without CAP_SYS_PTRACE, root's ss shows no process for another account's socket:
+    # the socket's owner is then what tells Elasticsearch (user elasticsearch) from a stranger.
+    ss = "LISTEN 0 16 192.168.10.11:9200 0.0.0.0:*\nLISTEN 0 16 127.0.0.1:9600 0.0.0.0:*\n"
+    extended = (
+        "LISTEN 0 16 192.168.10.11:9200 0.0.0.0:* uid:995 ino:9623346 sk:143 cgroup:unreachable:217f <->\n"
+        "LISTEN 0 16 127.0.0.1:9600 0.0.0.0:* uid:1000 ino:9623347 sk:144 <->\n"
+    )
+    owners = preflight.parse_socket_owners(extended, "elasticsearch:x:995:995::/nonexistent:/bin/false\n"
+                                           "alur:x:1000:1000::/home/alur:/bin/bash\n")  # fmt: skip
+    assert owners == {("192.168.10.11", 9200): "elasticsearch", ("127.0.0.1", 9600): "alur"}
+    probe = preflight.HostProbe("logs", "logs:22", become=True)
+    probe.listeners = preflight.parse_listeners(ss, {}, owners)
+    findings = preflight.evaluate(probe, preflight.needs_for(["elasticsearch", "logstash"]))
+    assert [f.cause for f in findings if f.code == "ports"] == [
+        "port 9600 (Logstash API) is already in use by ? (socket of alur) on 127.0.0.1"
+    ]
+
+
 def test_needs_add_up_over_the_hosts_groups() -> None:
     logs = preflight.needs_for(["elasticsearch", "logstash", "kibana", "filebeat"])
     assert logs.memory_mb == 256 + 1536 + 1024 + 1024 + 128
