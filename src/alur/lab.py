@@ -33,7 +33,7 @@ import yaml
 
 from alur import images, podman
 from alur.errors import AlurError, ContainerError
-from alur.paths import state_dir
+from alur.paths import project_root, state_dir
 
 OPERATOR = images.OPERATOR
 CONNECTION_FILE = "zz-lab-connection.yml"
@@ -425,11 +425,22 @@ def summary(inventory: Path, instance: str = "lab") -> list[str]:
     ]
     for host in spec.hosts:
         if "jenkins" in groups.get(host.name, set()):
-            lines.append(f"  Jenkins user admin: {secrets_dir / host.name / 'jenkins_admin_password.vault'}")
+            user = _jenkins_admin_user(inventory, host.name)
+            lines.append(f"  Jenkins user {user}: {secrets_dir / host.name / 'jenkins_admin_password.vault'}")
     if any("elasticsearch" in g for g in groups.values()):
         lines.append(f"  Elastic user elastic and service users: {secrets_dir / 'elasticstack' / 'secrets.vault.yml'}")
     lines.append(f"  read one with: ansible-vault view FILE --vault-password-file {password}")
     return lines
+
+
+def _jenkins_admin_user(inventory: Path, host: str) -> str:
+    """jenkins_admin_user as the inventory sets it for `host` (the role's default, admin, when unset)."""
+    from alur.inventory import Inventory
+
+    try:
+        return str(Inventory(inventory, project_root()).value(host, "jenkins_admin_user", default="admin"))
+    except Exception:  # a summary line must not stop the summary: say where to look
+        return "(see jenkins_admin_user)"
 
 
 def bundle_of(inventory: Path) -> tuple[Path | None, bool]:

@@ -101,13 +101,13 @@ def test_summary_names_the_published_ui_and_where_the_credentials_are(
         "all:\n  children:\n    jenkins:\n      hosts:\n        ci:\n"
         "    elasticsearch:\n      hosts:\n        logs:\n    kibana:\n      hosts:\n        logs:\n"
     )
-    (inv / "host_vars" / "ci.yml").write_text('alur_lab_publish: ["127.0.0.1:8443:443"]\n')
+    (inv / "host_vars" / "ci.yml").write_text('alur_lab_publish: ["127.0.0.1:8443:443"]\njenkins_admin_user: chief\n')
     (inv / "host_vars" / "logs.yml").write_text('alur_lab_publish: ["127.0.0.1:5443:443", "127.0.0.1:9999:22"]\n')
     text = "\n".join(lab.summary(inv, "lab"))
     assert "Jenkins  https://127.0.0.1:8443/  (ci:443)" in text
     assert "Kibana   https://127.0.0.1:5443/  (logs:443)" in text
     assert "9999" not in text, "only ports a known UI serves are listed"
-    assert str(inv / ".secrets" / "ci" / "jenkins_admin_password.vault") in text
+    assert f"Jenkins user chief: {inv / '.secrets' / 'ci' / 'jenkins_admin_password.vault'}" in text
     assert str(inv / ".secrets" / "elasticstack" / "secrets.vault.yml") in text
     password = tmp_path / "state" / "labs" / "lab.vault-password"
     assert f"--vault-password-file {password}" in text and password.stat().st_mode & 0o777 == 0o600
