@@ -17,7 +17,7 @@ export ALUR_PROJECT_DIR := $(CURDIR)
 
 help:
 	@echo "make lab        bring up the local lab (4 Debian containers) and deploy site.yml to it"
-	@echo "make test       every test: lint, unit, Molecule scenarios, lab integration"
+	@echo "make test       every test: lint, unit, Molecule scenarios, lab integration, end to end"
 	@echo "make setup      host packages, .venv, base images (idempotent)"
 	@echo "make lint       ansible-lint, yamllint, ruff, mypy"
 	@echo "make molecule   the Molecule scenarios only (SCENARIO=name for one)"
@@ -60,6 +60,7 @@ molecule: setup
 	$(BIN)/pytest -q tests/molecule $(if $(SCENARIO),-k $(SCENARIO))
 
 test: setup
+	@scripts/setup-host.sh chromium
 	$(BIN)/pytest -n $(TEST_WORKERS) --durations=25 tests
 
 # Converge and unchanged re-run times on lab containers (idle machine): a table, JSON and a PNG in bench/results.

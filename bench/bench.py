@@ -91,15 +91,18 @@ def bench_lab(instance: str, count: int, folder: Path) -> Iterator[Path]:
         lab.down(instance, log=False)
 
 
-def environment(config: Path) -> dict[str, str]:
+def environment(config: Path, facts: Path | None = None) -> dict[str, str]:
     env = dict(os.environ, ANSIBLE_CONFIG=str(config), ANSIBLE_FORCE_COLOR="0", PY_COLORS="0")
+    if facts is not None:
+        # Each bench lab its own fact cache: the labs reuse host names (h01, ci) with other containers.
+        env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(facts)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
 
 
 def base_run(inventory: Path, repeats: int, figures: list[Figure], count: int, folder: Path) -> None:
     playbook = [str(BIN / "ansible-playbook"), "-i", str(inventory), "playbooks/site.yml", "--tags", "network,common"]
-    project = environment(ROOT / "ansible.cfg")
+    project = environment(ROOT / "ansible.cfg", inventory.parent / f"{inventory.name}-facts")
     first = Figure("network+common: first converge", count, [run(playbook, project, unchanged=False)])
     again = Figure("network+common: unchanged re-run", count)
     for _ in range(repeats):
@@ -126,11 +129,11 @@ def site_run(repeats: int, figures: list[Figure], folder: Path) -> None:
     bundle = build.ensure_bundle()
     instance = "bench-site"
     inventory = folder / "site"
-    shutil.copytree(ROOT / "inventory" / "lab", inventory, ignore=shutil.ignore_patterns("zz-*", ".secrets"))
+    shutil.copytree(ROOT / "inventory" / "lab", inventory, ignore=shutil.ignore_patterns("zz-*", ".secrets", ".pki"))
     spec = lab.spec_from_inventory(inventory, instance, owner_pid=os.getpid())
     hosts = lab.up(spec, log=False)
     lab.write_connection_inventory(inventory, instance, hosts, bundle, allow_standins=True)
-    env = environment(ROOT / "ansible.cfg")
+    env = environment(ROOT / "ansible.cfg", folder / "site-facts")
     env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(lab.vault_password_file(instance))
     playbook = [str(BIN / "ansible-playbook"), "-i", str(inventory), "playbooks/site.yml"]
     try:
@@ -149,6 +152,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,4,8,16", help="host counts for network+common (default 1,4,8,16)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure (default 3)")
     parser.add_argument("--site", action="store_true", help="also site.yml on the lab from the stand-in bundle")
+    parser.add_argument("--site-repeats", type=int, help="unchanged site.yml re-runs (default: --repeats)")
     args = parser.parse_args()
     os.environ.update({k: v for k, v in podman.podman_env().items() if k == "CONTAINERS_CONF"})
     figures: list[Figure] = []
@@ -157,7 +161,7 @@ def main() -> None:
             with bench_lab(f"bench-{count}", count, Path(tmp)) as inventory:
                 base_run(inventory, args.repeats, figures, count, Path(tmp))
         if args.site:
-            site_run(args.repeats, figures, Path(tmp))
+            site_run(args.site_repeats or args.repeats, figures, Path(tmp))
     print(f"{'figure (seconds)':<44} {'hosts':>5} {'runs':>4} {'median':>8} {'lowest':>7} {'highest':>7}")
     for figure in figures:
         print(figure.row())

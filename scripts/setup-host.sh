@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install the host packages alur's lab and tests need, only when missing.
 # Idempotent and quick when everything is there (one dpkg query).
+# Arguments name more packages (make test adds chromium, for the e2e report screenshot).
 set -euo pipefail
 
-packages=(podman runc debootstrap openssh-client iproute2 nftables tar gpg gpgv)
+packages=(podman runc debootstrap openssh-client iproute2 nftables tar gpg gpgv "$@")
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -60,18 +60,23 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long units (Molecule, then the lab tests, then the linters) first, so that no worker starts one last.
+    """The long units first, in an order that pairs long with short, so that no worker starts one last.
 
     xdist hands each worker its next unit while it starts the current one, round robin at first: the first
-    three scenarios run together and the next three queue behind them, one each. Measured in make test on 2
-    busy cores: the Elastic stack 26 min, elasticsearch 18, Jenkins 14, artifacts and common 8, network 4;
-    this order pairs the longest with the shortest (a simulation of the queue gives 36 min against 39 for
-    longest-first, with the sum of all units over three workers at 36)."""
-    order = {"molecule": 0, "integration": 1, "tests": 2}
-    pairing = ["logstash_kibana_filebeat", "jenkins", "artifacts", "common", "network", "elasticsearch"]
+    three units run together and the next three queue behind them, one each; the rest go to whichever
+    worker frees first. Measured in make test on 2 busy cores: the Elastic stack scenario 26 min, the e2e
+    suite about 22, elasticsearch 16, Jenkins 15, artifacts and common 8, network 5, then the lab
+    integration modules, the linters and the unit tests."""
+    long_units = [
+        "logstash_kibana_filebeat", "e2e", "elasticsearch",  # run first, side by side
+        "network", "artifacts", "jenkins",  # queued behind them, one each
+        "common",
+    ]  # fmt: skip
+    order = {"molecule": 0, "e2e": 0, "integration": 1, "tests": 2}
 
     def rank(item: pytest.Item) -> tuple[int, int]:
         scenario = item.callspec.params.get("scenario", "") if hasattr(item, "callspec") else ""
-        return order.get(item.path.parent.name, 3), pairing.index(scenario) if scenario in pairing else len(pairing)
+        unit = scenario or item.path.parent.name
+        return order.get(item.path.parent.name, 3), long_units.index(unit) if unit in long_units else len(long_units)
 
     items.sort(key=rank)
