@@ -28,9 +28,11 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import yaml
@@ -85,6 +87,7 @@ with ThreadPoolExecutor(64) as pool:
 """
 
 pytestmark = pytest.mark.containers
+T = TypeVar("T")
 
 
 @dataclass
@@ -485,12 +488,11 @@ def https_json(lab: Lab, host: str, url: str, user: str, password: str, data: st
     return json.loads(done.stdout) if done.returncode == 0 else None
 
 
-def poll(check: object, seconds: int) -> object:
-    import time
-
+def poll(check: Callable[[], T], seconds: int) -> T:
+    """check() until it returns something true or `seconds` pass; its last answer."""
     deadline = time.monotonic() + seconds
     while True:
-        found = check()  # type: ignore[operator]
+        found = check()
         if found or time.monotonic() > deadline:
             return found
         time.sleep(2)
