@@ -935,6 +935,12 @@ def logstash(args: list[str]) -> None:
                     "alur_standin": True,
                 },
             )
+            # Node stats per pipeline, as Logstash's API gives them; the stand-in processes no events, so all are 0.
+            events = {"in": 0, "filtered": 0, "out": 0, "duration_in_millis": 0}
+            stats = {pipeline_id: {"events": dict(events), "alur_standin": True} for pipeline_id, _ in pipelines}
+            routes.add("/_node/stats/pipelines", {"host": socket.gethostname(), "pipelines": stats})
+            for pipeline_id, pipeline in stats.items():
+                routes.add(f"/_node/stats/pipelines/{pipeline_id}", {"pipelines": {pipeline_id: pipeline}})
             serve(routes, api_host, api_port)
         for pipeline_id, beats in pipelines:
             for beat in beats:
@@ -1213,6 +1219,9 @@ def filebeat(args: list[str]) -> None:
             host = bind_addresses(settings.get("http.host", "localhost"), "http.host")[0]
             routes = Routes("filebeat")
             routes.add("/", {"beat": "filebeat", "version": VERSION, "alur_standin": True})
+            # The stats endpoint's output counters, as Filebeat's: the stand-in ships nothing, so all are 0.
+            output = {"type": "logstash", "events": {"acked": 0, "failed": 0, "total": 0, "active": 0}}
+            routes.add("/stats", {"libbeat": {"output": output}, "alur_standin": True})
             serve(routes, host, port_of(settings.get("http.port", 5066), "http.port"))
     except ConfigError as exc:
         die("filebeat", str(exc))

@@ -131,6 +131,10 @@ def test_logstash_checks_pipelines_and_opens_beats(tmp_path: Path) -> None:
     with running("logstash", "--path.settings", str(tmp_path), env={}):
         status, _, body = get(f"http://127.0.0.1:{api}/")
         assert status == 200 and json.loads(body)["status"] == "green"
+        # The pipeline's node stats, as alur status reads them: it processes nothing, so no event went out.
+        status, _, body = get(f"http://127.0.0.1:{api}/_node/stats/pipelines/main")
+        assert status == 200 and json.loads(body)["pipelines"]["main"]["events"]["out"] == 0
+        assert get(f"http://127.0.0.1:{api}/_node/stats/pipelines/other")[0] == 501
         socket.create_connection(("127.0.0.1", beats), timeout=5).close()
 
 
@@ -162,6 +166,19 @@ def test_filebeat_enforces_the_vendors_permission_rule(tmp_path: Path) -> None:
         [*base, "--strict.perms=false", "test", "config"], capture_output=True, text=True, check=False
     )
     assert relaxed.returncode == 0
+
+
+def test_filebeat_serves_its_output_counters_when_http_is_on(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "filebeat.yml"
+    config.write_text(f"filebeat.inputs: []\nhttp.enabled: true\nhttp.host: 127.0.0.1\nhttp.port: {port}\n")
+    config.chmod(0o600)
+    with running("filebeat", "--path.config", str(tmp_path), env={}):
+        status, _, body = get(f"http://127.0.0.1:{port}/stats")
+        # It ships nothing: nothing acknowledged, nothing failed.
+        assert status == 200 and json.loads(body)["libbeat"]["output"]["events"] == {
+            "acked": 0, "failed": 0, "total": 0, "active": 0
+        }  # fmt: skip
 
 
 def test_jenkins_refuses_to_start_without_java(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -170,3 +171,82 @@ def test_checks_see_the_hosts_variables(fake_ssh: type[FakeSession], clean_regis
     assert seen == {"port": 8443, "missing": "default"}
     assert result.services[0].url == "https://10.89.0.2:8443"
     assert result.services[0].group == "web"
+
+
+MODEL = [{"name": "eth1", "method": "static", "addresses": ["192.168.10.11/24"]}]
+
+
+def lab_variables(name: str, default: Any) -> Any:
+    return {"network_interfaces": MODEL}.get(name, default)
+
+
+def curl_answer(body: str, status: int) -> str:
+    return f"{body}\n{status}"  # what `curl -w '\n%{http_code}'` prints
+
+
+def test_elastic_checks_ask_the_products_endpoints_and_name_stand_ins(fake_ssh: type[FakeSession]) -> None:
+    status.load_plugins()
+    stats = {"pipelines": {"alur-beats": {"events": {"in": 7, "out": 5}}}}
+    output = {"libbeat": {"output": {"events": {"acked": 3, "failed": 0}}}}
+    fake_ssh.answers = [
+        *fake_ssh.answers,
+        ("systemctl is-active", "active\n", 0),
+        ("-f='${Version}' elasticsearch", "9.5.6+standin-1", 0),
+        ("-f='${Version}' logstash", "1:9.5.6-1", 0),
+        ("-f='${Version}' filebeat", "9.5.6+standin-1", 0),
+        ("https://192.168.10.11:9200/", curl_answer('{"error": "unauthenticated"}', 401), 0),
+        ("_node/stats/pipelines/alur-beats", curl_answer(json.dumps(stats), 200), 0),
+        ("127.0.0.1:5066/stats", curl_answer(json.dumps(output), 200), 0),
+        ("journalctl -u filebeat", "2026-11-22T10:00:00+0000 app1 filebeat[1]: ...\n", 0),
+    ]
+    groups = ["elasticsearch", "logstash", "filebeat"]
+    result = status.host_status({"logs": lab_variables}, "logs", groups, connection("logs"))
+    services = {s.name: s for s in result.services}
+    elastic = services["elasticsearch"]
+    assert (elastic.up, elastic.version, elastic.url) == (True, "9.5.6", "https://192.168.10.11:9200")
+    assert elastic.detail == "answers, security on (401 without credentials) (CI stand-in)"
+    assert (services["logstash"].up, services["logstash"].version) == (True, "9.5.6")
+    assert services["logstash"].detail == "pipeline alur-beats up, 5 events out since start"
+    assert services["filebeat"].detail == (
+        "3 events acknowledged by Logstash, 0 failed; last publish logged 2026-11-22T10:00:00+0000 (CI stand-in)"
+    )
+    assert result.healthy
+
+
+@pytest.mark.parametrize(
+    ("answer", "detail"),
+    [
+        (curl_answer('{"error": "not implemented"}', 501), "pipeline alur-beats not running (API 501)"),
+        ("", "pipeline alur-beats not running (API does not answer)"),
+    ],
+)
+def test_logstash_without_the_beats_pipeline_is_down(fake_ssh: type[FakeSession], answer: str, detail: str) -> None:
+    status.load_plugins()
+    fake_ssh.answers = [
+        *fake_ssh.answers,
+        ("systemctl is-active", "active\n", 0),
+        ("-f='${Version}' logstash", "1:9.5.6-1", 0),
+        ("_node/stats/pipelines/alur-beats", answer, 0 if answer else 7),
+    ]
+    result = status.host_status({}, "logs", ["logstash"], connection("logs"))
+    logstash = next(s for s in result.services if s.name == "logstash")
+    assert (logstash.up, logstash.detail) == (False, detail)
+    assert not result.healthy
+
+
+def test_the_proxy_is_named_by_the_address_its_certificate_carries(fake_ssh: type[FakeSession]) -> None:
+    status.load_plugins()
+    fake_ssh.answers = [
+        *fake_ssh.answers,
+        ("systemctl is-active", "active\n", 0),
+        ("/usr/sbin/nginx -v", "nginx version: nginx/1.26.3\n", 0),
+        ("https://127.0.0.1:8443/login", "HTTP/1.1 403 Forbidden\r\nX-Jenkins: 2.580.2\r\n\r\n", 0),
+    ]
+
+    def variables(name: str, default: Any) -> Any:
+        return {"network_interfaces": MODEL, "nginx_proxy_https_port": 8443}.get(name, default)
+
+    result = status.host_status({"ci": variables}, "ci", ["jenkins"], connection("ci"))
+    proxy = next(s for s in result.services if s.name == "nginx-proxy")
+    assert (proxy.up, proxy.version, proxy.url) == (True, "1.26.3", "https://192.168.10.11:8443/")
+    assert proxy.detail == "HTTPS 403, reaches Jenkins"

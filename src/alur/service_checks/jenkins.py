@@ -6,12 +6,8 @@ from __future__ import annotations
 import re
 import shlex
 
+from alur.service_checks import active, package_version, static_address, url_host
 from alur.status import ServiceContext, ServiceHealth, service_check
-
-
-def _active(context: ServiceContext, unit: str) -> tuple[bool, str]:
-    state = context.run(f"systemctl is-active {unit}").stdout.strip() or "unknown"
-    return state == "active", state
 
 
 def _head(context: ServiceContext, url: str, insecure: bool = False) -> tuple[int | None, dict[str, str]]:
@@ -41,14 +37,13 @@ def _local_url(context: ServiceContext) -> str:
 
 @service_check("jenkins", "jenkins")
 def jenkins(context: ServiceContext) -> ServiceHealth:
-    active, state = _active(context, "jenkins.service")
+    up, state = active(context, "jenkins.service")
     public = context.variables("jenkins_url", "") or None
-    if not active:
+    if not up:
         return ServiceHealth(name="jenkins", up=False, url=public, detail=f"jenkins.service is {state}")
     status, headers = _head(context, _local_url(context))
     version = headers.get("x-jenkins")
-    package = context.run("dpkg-query -W -f='${Version}' jenkins").stdout.strip()
-    standin = " (CI stand-in)" if "+standin" in package else ""
+    standin = package_version(context, "jenkins")[1]
     if status == 200 and version:
         return ServiceHealth(name="jenkins", up=True, version=version, url=public, detail=f"ready{standin}")
     if status == 503:
@@ -64,22 +59,24 @@ def jenkins(context: ServiceContext) -> ServiceHealth:
 
 @service_check("jenkins", "nginx-proxy")
 def proxy(context: ServiceContext) -> ServiceHealth:
-    active, state = _active(context, "nginx.service")
-    version = re.search(r"nginx/([\d.]+)", context.run("nginx -v 2>&1").stdout)
-    if not active:
+    up, state = active(context, "nginx.service")
+    # nginx lives in /usr/sbin, outside an operator's PATH; -v needs no privileges.
+    version = re.search(r"nginx/([\d.]+)", context.run("/usr/sbin/nginx -v 2>&1").stdout)
+    if not up:
         return ServiceHealth(name="nginx-proxy", up=False, detail=f"nginx.service is {state}")
     port = context.variables("nginx_proxy_https_port", 443)
     # The certificate is checked by clients against the Alur CA; here only whether the proxy answers.
     status, headers = _head(context, f"https://127.0.0.1:{port}/login", insecure=True)
-    up = status is not None and status < 500
     detail = f"HTTPS {status}" if status else "HTTPS does not answer"
     if "x-jenkins" in headers:
         detail += ", reaches Jenkins"
+    # The address the role puts in the proxy's certificate, so the URL verifies against the Alur CA.
+    address = url_host(static_address(context))
     return ServiceHealth(
         name="nginx-proxy",
-        up=up,
+        up=status is not None and status < 500,
         version=version.group(1) if version else None,
-        url=f"https://{context.connection.address}:{port}/",
+        url=f"https://{address}{'' if port == 443 else f':{port}'}/",
         detail=detail,
     )
 

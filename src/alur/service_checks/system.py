@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import re
 
+from alur.service_checks import active
 from alur.status import ServiceContext, ServiceHealth, service_check
-
-
-def _active(context: ServiceContext, unit: str) -> tuple[bool, str]:
-    state = context.run(f"systemctl is-active {unit}").stdout.strip() or "unknown"
-    return state == "active", state
 
 
 @service_check("all", "sshd")
 def sshd(context: ServiceContext) -> ServiceHealth:
-    up, state = _active(context, "ssh.service")
+    up, state = active(context, "ssh.service")
     # `ssh -V` prints the OpenSSH version on stderr, e.g. "OpenSSH_10.0p2 Debian-7, OpenSSL ...".
     version_text = context.run("ssh -V 2>&1").stdout
     match = re.search(r"OpenSSH_([\w.]+)", version_text)
@@ -30,12 +26,12 @@ def sshd(context: ServiceContext) -> ServiceHealth:
 
 @service_check("all", "nftables")
 def nftables(context: ServiceContext) -> ServiceHealth:
-    active, state = _active(context, "nftables.service")
+    running, state = active(context, "nftables.service")
     # nft lives in /usr/sbin, outside an operator's PATH: ask through sudo, like the ruleset.
     version_match = re.search(r"v([\d.]+)", context.run("nft --version", sudo=True).stdout)
     detail = f"nftables.service is {state}"
-    up: bool | None = active
-    if active:
+    up: bool | None = running
+    if running:
         ruleset = context.run("nft list ruleset", sudo=True)
         if ruleset.rc != 0:
             up, detail = None, "ruleset not readable (become failed)"
