@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 sys.path.insert(0, str(Path(__file__).parent))  # the shared test helpers (pytest runs with importlib)
@@ -27,8 +27,8 @@ NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.UTC)
 SANS = ["IP:192.168.10.11", "DNS:logs"]
 
 
-def _ca(name: str = "test CA") -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
+def _ca(name: str = "test CA", key: Any = None) -> tuple[Any, x509.Certificate]:
+    key = key or ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     cert = (
         x509.CertificateBuilder()
@@ -39,7 +39,7 @@ def _ca(name: str = "test CA") -> tuple[ec.EllipticCurvePrivateKey, x509.Certifi
         .not_valid_before(NOW - datetime.timedelta(days=1))
         .not_valid_after(NOW + datetime.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(key, hashes.SHA256())
+        .sign(key, None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256())
     )
     return key, cert
 
@@ -188,3 +188,24 @@ def test_a_wrong_owner_is_a_difference(certs: dict[str, Any], monkeypatch: pytes
     reasons = _reasons(certs["params"])
     assert len(reasons) == 4
     assert all("belongs to" in r for r in reasons)
+
+
+@pytest.mark.parametrize("kind", ["ec", "rsa"])
+def test_the_signature_check_without_verify_directly_issued_by(kind: str, rsa_key: rsa.RSAPrivateKey) -> None:
+    """python3-cryptography before 40 (Debian 12) lacks verify_directly_issued_by; the check by hand must agree
+    with it, so that Debian 12 hosts skip the certificate tasks on an unchanged re-run too."""
+    key = ec.generate_private_key(ec.SECP256R1()) if kind == "ec" else rsa.generate_private_key(65537, 2048)
+    ca = _ca("test CA", key)
+    cert = _service_cert(ca, rsa_key)
+    others = {
+        "another CA": _ca("another CA")[1],
+        "the same name, another key": _ca("test CA", rsa.generate_private_key(65537, 2048))[1],
+    }
+    assert state._signature_reason_by_hand(cert, ca[1]) is None
+    assert state._signature_reason(cert, ca[1]) is None
+    for name, other in others.items():
+        assert state._signature_reason_by_hand(cert, other) == "the certificate was not signed by the CA", name
+        assert state._signature_reason(cert, other) == "the certificate was not signed by the CA", name
+    assert state._signature_reason(cert, None) == "the certificate was not signed by the CA"
+    odd = _ca("test CA", ed25519.Ed25519PrivateKey.generate())[1]
+    assert "cannot check" in (state._signature_reason_by_hand(cert, odd) or "")

@@ -85,7 +85,7 @@ try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 except ImportError:  # the role installs python3-cryptography; before that nothing is current
     x509 = None
@@ -158,6 +158,38 @@ def _usage_reasons(cert):
     return reasons
 
 
+def _signature_reason(cert, ca):
+    """Why ca did not sign cert, or None when it did."""
+    if ca is None:
+        return "the certificate was not signed by the CA"
+    if hasattr(cert, "verify_directly_issued_by"):
+        try:
+            cert.verify_directly_issued_by(ca)
+        except (ValueError, TypeError, InvalidSignature):
+            return "the certificate was not signed by the CA"
+        return None
+    return _signature_reason_by_hand(cert, ca)
+
+
+def _signature_reason_by_hand(cert, ca):
+    """The same checks for python3-cryptography before 40 (Debian 12 has 38), which lacks
+    verify_directly_issued_by: the issuer is the CA's subject and the CA's public key verifies the signature."""
+    public = ca.public_key()
+    if isinstance(public, rsa.RSAPublicKey):
+        args = (padding.PKCS1v15(), cert.signature_hash_algorithm)
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        args = (ec.ECDSA(cert.signature_hash_algorithm),)
+    else:
+        return "this host's python3-cryptography cannot check a signature by this kind of CA key"
+    if cert.issuer != ca.subject:
+        return "the certificate was not signed by the CA"
+    try:
+        public.verify(cert.signature, cert.tbs_certificate_bytes, *args)
+    except (ValueError, TypeError, InvalidSignature):
+        return "the certificate was not signed by the CA"
+    return None
+
+
 def _certificate_reasons(params, key, cert_pem, now):
     try:
         cert = x509.load_pem_x509_certificate(cert_pem)
@@ -173,13 +205,13 @@ def _certificate_reasons(params, key, cert_pem, now):
     if names != wanted:
         reasons.append(f"the names are {sorted(names)}, not {sorted(wanted)}")
     reasons += _usage_reasons(cert)
-    if not hasattr(cert, "verify_directly_issued_by"):  # cryptography before 40 (Debian 12 has 38)
-        reasons.append("this host's python3-cryptography cannot check the CA's signature")
-    else:
-        try:
-            cert.verify_directly_issued_by(x509.load_pem_x509_certificate(params["ca_cert"].encode()))
-        except (ValueError, TypeError, InvalidSignature):
-            reasons.append("the certificate was not signed by the CA")
+    try:
+        ca = x509.load_pem_x509_certificate(params["ca_cert"].encode())
+    except ValueError:
+        ca = None
+    reason = _signature_reason(cert, ca)
+    if reason:
+        reasons.append(reason)
     due = now + datetime.timedelta(days=params["renew_days"])
     if hasattr(cert, "not_valid_after_utc"):
         not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
