@@ -444,7 +444,9 @@ def test_kibana_data_views_need_an_elasticsearch_login(tmp_path: Path) -> None:
         running("elasticsearch", env={"ES_PATH_CONF": str(es_conf)}),
         running("kibana", env={"KBN_PATH_CONF": str(tmp_path)}),
     ):
-        get(f"http://127.0.0.1:{kibana_port}/api/status")
+        # Both answer first: Kibana refuses every login while Elasticsearch is still starting.
+        get(f"http://127.0.0.1:{es_http}/", timeout=20)
+        get(f"http://127.0.0.1:{kibana_port}/api/status", timeout=20)
         assert call(f"{base}/logs", "elastic", "nope")[0] == 401
         assert call(f"{base}/logs", "elastic", "pw")[0] == 404
         assert call(base, "elastic", "pw", "POST", view)[0] == 200
