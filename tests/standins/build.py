@@ -53,6 +53,24 @@ def _program(product: str, package: str) -> str:
     return f"/usr/share/{package}/alur-standin/service.py"
 
 
+PROGRAM = HERE / "program"
+CONTRACT = HERE / "contract"
+
+
+def program_inputs() -> list[Path]:
+    """The stand-in program's modules and the contract data it loads: every package carries all of them."""
+    return sorted(PROGRAM.glob("*.py")) + sorted(CONTRACT.glob("*.yml"))
+
+
+def program_files(package: str, product_version: str) -> dict[str, str]:
+    folder = Path(_program(package, package)).parent
+    files = {}
+    for path in program_inputs():
+        target = folder / "contract" / path.name if path.parent == CONTRACT else folder / path.name
+        files[str(target)] = path.read_text().replace("@VERSION@", product_version)
+    return files
+
+
 def _wrapper(package: str, mode: str, preamble: str = "") -> str:
     return f'#!/bin/sh\n# alur CI stand-in wrapper, not the vendor\'s program.\n{preamble}exec /usr/bin/python3 {_program(mode, package)} {mode} "$@"\n'
 
@@ -368,13 +386,12 @@ def build_deb(package: Package, out_dir: Path, work: Path) -> Path:
     upstream_version = package.version.split(":", 1)[-1]
     # The program reports the vendor's product version (what X-Jenkins or GET / would say), not the package's.
     product_version = package.description.split("\n", 1)[0].rsplit(" ", 1)[1]
-    program = (HERE / "service.py").read_text().replace("@VERSION@", product_version)
-    files = {**package.files, _program(package.name, package.name): program}
+    files = {**package.files, **program_files(package.name, product_version)}
     for path, content in files.items():
         target = root / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content)
-        target.chmod(0o755 if path in package.executables or path.endswith("service.py") else 0o644)
+        target.chmod(0o755 if path in package.executables or path.endswith("/service.py") else 0o644)
     for directory in package.directories:
         (root / directory.lstrip("/")).mkdir(parents=True, exist_ok=True)
     doc = root / "usr" / "share" / "doc" / package.name
@@ -437,7 +454,7 @@ def standin_plugins(work: Path) -> list[bundle.PluginFile]:
 
 def inputs_fingerprint(versions: tuple[str, str]) -> str:
     digest = hashlib.sha256()
-    for path in (HERE / "build.py", HERE / "service.py", ROOT / "src" / "alur" / "bundle.py", PLUGINS_LOCK):
+    for path in (HERE / "build.py", *program_inputs(), ROOT / "src" / "alur" / "bundle.py", PLUGINS_LOCK):
         digest.update(path.read_bytes())
     digest.update(json.dumps(versions).encode())
     return digest.hexdigest()

@@ -1,9 +1,8 @@
-"""The stand-in program (tests/standins/service.py), run here as a process on 127.0.0.1 with its config in tmp."""
+"""The stand-in program (tests/standins/program), run here as a process on 127.0.0.1 with its config in tmp."""
 
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import os
 import socket
@@ -16,13 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import standin_common as service  # the stand-in program's modules: pythonpath in pyproject
+import standin_logstash
 
 ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = ROOT / "tests" / "standins" / "service.py"
-spec = importlib.util.spec_from_file_location("standin_service", PROGRAM)
-assert spec and spec.loader
-service = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(service)
+PROGRAM = ROOT / "tests" / "standins" / "program" / "service.py"
 
 
 def free_port() -> int:
@@ -149,7 +146,7 @@ def test_logstash_checks_pipelines_and_opens_beats(tmp_path: Path) -> None:
 )
 def test_logstash_refuses_broken_pipelines(pipeline: str, message: str) -> None:
     with pytest.raises(service.ConfigError, match=message):
-        service.check_pipeline(pipeline, "test")
+        standin_logstash.check_pipeline(pipeline, "test")
 
 
 def test_filebeat_enforces_the_vendors_permission_rule(tmp_path: Path) -> None:
@@ -390,7 +387,7 @@ def test_beats_input_requires_a_client_certificate_and_filebeat_tests_the_sessio
 
 def test_logstash_input_with_options_9x_removed_is_refused() -> None:
     with pytest.raises(service.ConfigError, match="no option 'ssl'"):
-        service.check_pipeline("input { beats { port => 5044 ssl => true } }\n", "test")
+        standin_logstash.check_pipeline("input { beats { port => 5044 ssl => true } }\n", "test")
 
 
 def test_keystore_tools_keep_values_encoded_and_list_names(tmp_path: Path) -> None:
