@@ -383,3 +383,18 @@ def check_jvm_options(path: Path) -> None:
             heap[match.group(1)] = match.group(2).lower()
     if len(heap) == 2 and heap["s"] != heap["x"]:
         raise ConfigError(f"{path}: initial heap {heap['s']} differs from maximum heap {heap['x']}")
+
+
+def contract(product: str) -> dict:
+    """The product's contract table (tests/standins/contract/<product>.yml): its rules with their sources, and the
+    data they need (setting and option names read from the product's source at the pinned tag)."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "contract", here.parent / "contract"):  # installed beside the program; in the repo, a sibling
+        path = folder / f"{product}.yml"
+        if path.is_file():
+            return yaml.safe_load(path.read_text()) or {}
+    raise ConfigError(f"stand-in contract for {product} not found")
+
+
+def contract_data(product: str, key: str) -> list:
+    return list(contract(product).get("data", {}).get(key, []))
