@@ -22,6 +22,9 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -34,6 +37,8 @@ DEPENDS = "python3, python3-yaml, init-system-helpers"
 DEFAULT_OUT = ROOT / ".alur" / "standin-bundle"
 # The Jenkins plugins the role installs: the bundle holds one stand-in archive per entry.
 PLUGINS_LOCK = ROOT / "roles" / "jenkins" / "files" / "plugins.lock"
+# Each pinned plugin's minimum core and plugin dependencies, as its real manifest states them.
+PLUGIN_REQUIREMENTS = ROOT / "roles" / "jenkins" / "files" / "plugins.deps.yml"
 
 
 @dataclass
@@ -429,32 +434,72 @@ def pinned_versions() -> tuple[str, str]:
     return str(cfg["alur_jenkins_version"]), str(cfg["alur_elastic_version"])
 
 
-def standin_plugin(path: Path, plugin: str, version: str) -> None:
-    """A zip whose META-INF/MANIFEST.MF names the plugin and version, as a real .jpi does; nothing in it runs
-    in a JVM (the stand-in Jenkins loads no plugins)."""
-    manifest = (
-        "Manifest-Version: 1.0\r\n"
-        f"Short-Name: {plugin}\r\n"
-        f"Plugin-Version: {version}\r\n"
-        f"Long-Name: alur CI stand-in for the {plugin} plugin (not a Jenkins plugin)\r\n\r\n"
-    )
+def manifest_line(name: str, value: str) -> str:
+    """One main-section attribute as java.util.jar.Manifest writes it: `Name: value`, CRLF, no line longer than
+    72 bytes; a longer one goes on in continuation lines that begin with one space."""
+    data = f"{name}: {value}".encode()
+    lines = [data[:72]] + [b" " + data[start : start + 71] for start in range(72, len(data), 71)]
+    return "".join(line.decode() + "\r\n" for line in lines)
+
+
+def plugin_dependencies(required: dict[str, str], optional: dict[str, str]) -> str:
+    """The Plugin-Dependencies value: `id:version` comma-separated, optional ones marked `;resolution:=optional`."""
+    entries = [f"{plugin}:{version}" for plugin, version in required.items()]
+    entries += [f"{plugin}:{version};resolution:=optional" for plugin, version in optional.items()]
+    return ",".join(entries)
+
+
+def standin_plugin(path: Path, plugin: str, version: str, requirements: dict[str, Any] | None = None) -> None:
+    """A zip whose META-INF/MANIFEST.MF names the plugin and version, as a real .jpi does, with the real plugin's
+    `Jenkins-Version` and `Plugin-Dependencies` (from `requirements`, an entry of plugins.deps.yml) so that a
+    Jenkins reading it sees the same requirements; nothing in it runs in a JVM."""
+    attributes = [
+        ("Manifest-Version", "1.0"),
+        ("Short-Name", plugin),
+        ("Plugin-Version", version),
+        ("Long-Name", f"alur CI stand-in for the {plugin} plugin (not a Jenkins plugin)"),
+    ]
+    if requirements is not None:
+        attributes.append(("Jenkins-Version", str(requirements["jenkins_version"])))
+        required = {str(k): str(v) for k, v in (requirements.get("dependencies") or {}).items()}
+        optional = {str(k): str(v) for k, v in (requirements.get("optional_dependencies") or {}).items()}
+        if required or optional:
+            attributes.append(("Plugin-Dependencies", plugin_dependencies(required, optional)))
+    manifest = "".join(manifest_line(name, value) for name, value in attributes) + "\r\n"
     with zipfile.ZipFile(path, "w") as archive:
         for name, text in (("META-INF/MANIFEST.MF", manifest), ("README.alur-standin", "CI stand-in.\n")):
             archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), text)
 
 
+def plugin_requirements() -> dict[str, dict[str, Any]]:
+    """plugins.deps.yml's `plugins` mapping: id -> version, jenkins_version, (optional_)dependencies, source."""
+    loaded = yaml.safe_load(PLUGIN_REQUIREMENTS.read_text())
+    return dict(loaded["plugins"])
+
+
 def standin_plugins(work: Path) -> list[bundle.PluginFile]:
     work.mkdir(parents=True, exist_ok=True)
+    requirements = plugin_requirements()
     plugins = []
     for plugin, version in bundle.read_lockfile(PLUGINS_LOCK).items():
-        standin_plugin(work / f"{plugin}.jpi", plugin, version)
+        entry = requirements.get(plugin)
+        if entry is None or str(entry["version"]) != version:
+            raise SystemExit(f"{PLUGIN_REQUIREMENTS}: no requirements for {plugin} {version} (the lockfile's pin)")
+        standin_plugin(work / f"{plugin}.jpi", plugin, version, entry)
         plugins.append(bundle.PluginFile(plugin, version, work / f"{plugin}.jpi", source="tests/standins/build.py"))
     return plugins
 
 
 def inputs_fingerprint(versions: tuple[str, str]) -> str:
     digest = hashlib.sha256()
-    for path in (HERE / "build.py", *program_inputs(), ROOT / "src" / "alur" / "bundle.py", PLUGINS_LOCK):
+    inputs = (
+        HERE / "build.py",
+        *program_inputs(),
+        ROOT / "src" / "alur" / "bundle.py",
+        PLUGINS_LOCK,
+        PLUGIN_REQUIREMENTS,
+    )
+    for path in inputs:
         digest.update(path.read_bytes())
     digest.update(json.dumps(versions).encode())
     return digest.hexdigest()
