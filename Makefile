@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ALUR_PROJECT_DIR := $(CURDIR)
 
 
-.PHONY: help setup venv images lab lab-down lab-status lint unit molecule test bench clean lock
+.PHONY: help setup venv images lab lab-down lab-status lint unit molecule test test-upstream bench clean lock
 
 help:
 	@echo "make lab        bring up the local lab (4 Debian containers) and deploy site.yml to it"
@@ -21,6 +21,7 @@ help:
 	@echo "make setup      host packages, .venv, base images (idempotent)"
 	@echo "make lint       ansible-lint, yamllint, ruff, mypy"
 	@echo "make molecule   the Molecule scenarios only (SCENARIO=name for one)"
+	@echo "make test-upstream  the *_upstream scenarios: real Jenkins, Temurin, Elastic (internet, ~5 GB free memory)"
 	@echo "make lab-down   remove the lab"
 	@echo "make bench      converge / unchanged re-run timings (BENCH_ARGS=\"--sizes 1,4 --repeats 2 --site\")"
 
@@ -62,6 +63,14 @@ molecule: setup
 test: setup
 	@scripts/setup-host.sh chromium
 	$(BIN)/pytest -n $(TEST_WORKERS) --durations=25 tests
+
+# The *_upstream Molecule scenarios: the vendors' real packages instead of the CI stand-ins, under the stand-in
+# scenarios' verifiers. They need this machine (and its containers) to reach pkg.jenkins.io, updates.jenkins.io,
+# get.jenkins.io, packages.adoptium.net and artifacts.elastic.co, and run one after another so that memory stays
+# at the largest one's (~4.5 GB free: Elasticsearch + Logstash, Kibana, Filebeat). Each fails within seconds when
+# a vendor is unreachable or memory is short; make test skips them.
+test-upstream: setup
+	ALUR_UPSTREAM=1 $(BIN)/pytest -q --durations=0 tests/molecule -k upstream
 
 # Converge and unchanged re-run times on lab containers (idle machine): a table, JSON and a PNG in bench/results.
 bench: setup
