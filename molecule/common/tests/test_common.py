@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import alur_probe
 import pytest
 
 testinfra_hosts = ["ansible://all"]
+
+ROOT_AUTHORIZED_KEYS = "/root/.ssh/authorized_keys"
+# Marks the key line the root-login test adds, so that only that line is removed again.
+ROOT_KEY_MARK = "alur-test-root-login"
 
 PEERS = {"common-trixie": "common-bookworm", "common-bookworm": "common-trixie"}
 
@@ -81,9 +86,37 @@ def test_retired_account_is_gone(host):
     assert not host.file("/home/retired").exists
 
 
-def test_root_cannot_log_in(host):
-    result = alur_probe.ssh_from_controller(f"root@{alur_probe.address(host)}")
-    assert result.returncode == 255
+def test_root_cannot_log_in_even_with_a_key_root_authorizes(host):
+    """PermitRootLogin no: a key in root's own authorized_keys is refused for root, and sshd logs that it refused
+    root (the policy, not the key: the same key logs in as opsadmin). With PermitRootLogin yes or
+    prohibit-password the root login would succeed and this test fail."""
+    key = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "opsadmin_ed25519"
+    entry = " ".join(Path(f"{key}.pub").read_text().split()[:2]) + f" {ROOT_KEY_MARK}"
+    ssh_key = ("-i", str(key), "-o", "IdentitiesOnly=yes")
+    with host.sudo():
+        host.check_output(
+            f"install -d -m 0700 /root/.ssh && printf '%s\\n' {shlex.quote(entry)} >> {ROOT_AUTHORIZED_KEYS}"
+            f" && chmod 0600 {ROOT_AUTHORIZED_KEYS}"
+        )
+    try:
+        since = host.check_output("date +%s")
+        as_admin = alur_probe.ssh_from_controller(f"opsadmin@{alur_probe.address(host)}", *ssh_key, command="id -un")
+        as_root = alur_probe.ssh_from_controller(f"root@{alur_probe.address(host)}", *ssh_key, command="id -un")
+        journal = ""
+        deadline = time.monotonic() + 15
+        while "ROOT LOGIN REFUSED" not in journal and time.monotonic() < deadline:
+            time.sleep(1)
+            with host.sudo():
+                journal = host.check_output(f"journalctl -u ssh.service --since @{since} --no-pager -o cat")
+    finally:
+        with host.sudo():
+            host.run(f"sed -i '/ {ROOT_KEY_MARK}$/d' {ROOT_AUTHORIZED_KEYS}")
+            host.run(f"[ -s {ROOT_AUTHORIZED_KEYS} ] || rm -f {ROOT_AUTHORIZED_KEYS}")
+    assert as_admin.returncode == 0 and as_admin.stdout.strip() == "opsadmin", as_admin.stderr
+    assert as_root.returncode == 255 and as_root.stdout.strip() != "root", "root logged in with an authorized key"
+    assert "Permission denied (publickey)" in as_root.stderr, as_root.stderr
+    assert "ROOT LOGIN REFUSED" in journal, f"sshd did not refuse root by its PermitRootLogin policy:\n{journal}"
+    assert "Accepted publickey for root" not in journal, journal
 
 
 def test_firewall_default_deny_with_allow_list(host):
