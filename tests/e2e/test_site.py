@@ -11,9 +11,12 @@ One lab instance (a copy of inventory/lab) from the CI stand-in bundle, deployed
   four hosts in the picture;
 - faults: services stopped by hand come back with the next deploy (after which `alur plan` finds
   nothing to change); a network change that fails rolls back, and the re-run leaves every host reachable.
-Tests that need the real products (a log line searchable in Elasticsearch, the example job built on an
-agent) are written here and skip while stand-ins are installed. What stand-ins prove and do not:
-tests/standins/README.md.
+- `alur status` reports each service by asking it what an operator would (and the product's own health
+  endpoint agrees); with Elasticsearch stopped it reports Elasticsearch down and Kibana, still running but
+  unable to log in to it, unavailable, then healthy again once Elasticsearch is back.
+This suite always deploys the CI stand-in bundle, so the flows only the real products can show (a log line
+searchable in Elasticsearch, the example job built on an agent) are proven by the *_upstream Molecule
+scenarios (`make test-upstream`). What stand-ins prove and do not: tests/standins/README.md.
 
 The tests run in file order and share the lab: each builds on the state the one before left.
 """
@@ -32,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 import yaml
@@ -184,11 +187,6 @@ def standin_products(lab: Lab) -> set[str]:
         listed = lab.run(host, "dpkg-query", "-W", "-f", "${Package} ${Version}\\n", check=False).stdout
         found |= {line.split()[0] for line in listed.splitlines() if line.endswith("+standin")}
     return found
-
-
-def needs_real(products: set[str], *names: str) -> None:
-    if products & set(names):
-        pytest.skip("stand-in: " + ", ".join(sorted(products & set(names))))
 
 
 # --- the lab itself -------------------------------------------------------------------------------
@@ -431,6 +429,53 @@ def test_filebeat_on_each_client_reaches_logstash_over_tls(lab: Lab) -> None:
         assert "TLS" in tested.stdout and "OK" in tested.stdout, tested.stdout
 
 
+def vault_value(lab: Lab, path: Path) -> str:
+    """A secret the roles stored vault-encrypted on the controller (never put on a command line)."""
+    shown = subprocess.run(
+        [str(BIN / "ansible-vault"), "view", str(path)], capture_output=True, text=True, check=True, env=lab.env()
+    )
+    return shown.stdout
+
+
+def https_json(lab: Lab, host: str, url: str, user: str, password: str, data: str = "") -> object:
+    """GET (or POST data) from a lab host with the lab CA; the credentials reach curl on stdin (-K -)."""
+    subprocess.run(
+        ["podman", "cp", str(lab.inventory / ".pki" / "ca.crt"), f"{lab.container(host)}:/tmp/lab-ca.crt"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    config = f'user = "{user}:{password}"\n'
+    if data:
+        config += f'data = {json.dumps(data)}\nheader = "Content-Type: application/json"\n'
+    done = subprocess.run(
+        ["podman", "exec", "-i", lab.container(host), "curl", "-sS", "--fail", "--cacert", "/tmp/lab-ca.crt", "-K", "-", url],
+        input=config, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    return json.loads(done.stdout) if done.returncode == 0 else None
+
+
+def poll(check: Callable[[], T], seconds: int) -> T:
+    """check() until it returns something true or `seconds` pass; its last answer."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(2)
+
+
+def status_report(lab: Lab) -> tuple[int, dict[str, Any]]:
+    """`alur status --json`: its exit code and the hosts by name."""
+    status = lab.alur("status", "-i", str(lab.inventory), "--json")
+    return status.returncode, {h["name"]: h for h in json.loads(status.stdout)["hosts"]}
+
+
+def elasticsearch_health(lab: Lab) -> object:
+    """Elasticsearch's own cluster health, asked on logs as the elastic user (the password from the vault)."""
+    secrets = yaml.safe_load(vault_value(lab, lab.inventory / ".secrets" / "elasticstack" / "secrets.vault.yml"))
+    url = f"https://{lab.static_address('logs')}:9200/_cluster/health"
+    return https_json(lab, "logs", url, "elastic", secrets["elasticstack_elastic_password"])
+
+
 # The services alur status checks on each lab host (its groups' checks and every host's sshd and nftables).
 SERVICES = {
     "app1": {"sshd", "nftables", "filebeat", "jenkins-agent"},
@@ -463,7 +508,14 @@ def test_status_reports_every_host_and_renders_with_the_four_hosts(
             assert services[product]["detail"].endswith("(CI stand-in)"), services[product]
         assert host["healthy"], name
     logs, ci = ({s["name"]: s for s in hosts[h]["services"]} for h in ("logs", "ci"))
+    # What each check found, not only its verdict: a service that is down, or up but misconfigured, says otherwise.
+    assert "security on (401 without credentials)" in logs["elasticsearch"]["detail"], logs["elasticsearch"]
+    health = elasticsearch_health(lab)
+    assert isinstance(health, dict) and (health["status"], health["number_of_nodes"]) == ("green", 1), health
+    assert logs["kibana"]["detail"].startswith("available"), logs["kibana"]
     assert logs["logstash"]["detail"].startswith("pipeline alur-beats up"), logs["logstash"]
+    jenkins_package = lab.run("ci", "dpkg-query", "-W", "-f", "${Version}", "jenkins").stdout.split("+")[0]
+    assert (ci["jenkins"]["version"], ci["jenkins"]["detail"].split()[0]) == (jenkins_package, "ready"), ci["jenkins"]
     assert logs["kibana"]["url"] == f"https://{lab.static_address('logs')}/"
     assert ci["nginx-proxy"]["url"] == f"https://{lab.static_address('ci')}/" and ci["nginx-proxy"]["version"]
     assert ci["nginx-proxy"]["detail"].endswith(", reaches Jenkins"), ci["nginx-proxy"]
@@ -484,66 +536,27 @@ def test_status_reports_every_host_and_renders_with_the_four_hosts(
         assert shot.has_ink(box), name
 
 
-# --- with the real products only ---------------------------------------------------------------------
+def test_status_reports_elasticsearch_down_and_kibana_unavailable_without_it(lab: Lab) -> None:
+    """Stop Elasticsearch: status names it down, and Kibana, whose unit still runs, unavailable (it cannot log in
+    as kibana_system); the other hosts stay healthy. Started again, everything is healthy within minutes."""
+    lab.run("logs", "systemctl", "stop", "elasticsearch")
+    try:
 
+        def degraded() -> tuple[int, dict[str, Any]] | None:
+            code, hosts = status_report(lab)
+            services = {s["name"]: s for s in hosts["logs"]["services"]}
+            return (code, hosts) if not services["kibana"]["up"] else None
 
-def vault_value(lab: Lab, path: Path) -> str:
-    """A secret the roles stored vault-encrypted on the controller (never put on a command line)."""
-    shown = subprocess.run(
-        [str(BIN / "ansible-vault"), "view", str(path)], capture_output=True, text=True, check=True, env=lab.env()
-    )
-    return shown.stdout
-
-
-def https_json(lab: Lab, host: str, url: str, user: str, password: str, data: str = "") -> object:
-    """GET (or POST data) from a lab host with the lab CA; the credentials reach curl on stdin (-K -)."""
-    subprocess.run(
-        ["podman", "cp", str(lab.inventory / ".pki" / "ca.crt"), f"{lab.container(host)}:/tmp/lab-ca.crt"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    config = f'user = "{user}:{password}"\n'
-    if data:
-        config += f'data = {json.dumps(data)}\nheader = "Content-Type: application/json"\n'
-    done = subprocess.run(
-        ["podman", "exec", "-i", lab.container(host), "curl", "-sS", "--fail", "-K", "-", url],
-        input=config, capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
-    return json.loads(done.stdout) if done.returncode == 0 else None
-
-
-def poll(check: Callable[[], T], seconds: int) -> T:
-    """check() until it returns something true or `seconds` pass; its last answer."""
-    deadline = time.monotonic() + seconds
-    while True:
-        found = check()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(2)
-
-
-def test_a_log_line_from_app1_is_searchable_in_elasticsearch(lab: Lab, standin_products: set[str]) -> None:
-    needs_real(standin_products, "elasticsearch", "logstash", "filebeat")
-    secrets = yaml.safe_load(vault_value(lab, lab.inventory / ".secrets" / "elasticstack" / "secrets.vault.yml"))
-    marker = f"alur-e2e-{os.urandom(6).hex()}"
-    lab.run("app1", "logger", "-t", "alur-e2e", marker)
-    query = json.dumps({"query": {"match_phrase": {"message": marker}}})
-    url = f"https://{lab.static_address('logs')}:9200/logs-*/_search"
-
-    def hits() -> int:
-        found = https_json(lab, "logs", url, "elastic", secrets["elasticstack_elastic_password"], query)
-        return int(found["hits"]["total"]["value"]) if isinstance(found, dict) else 0
-
-    assert poll(hits, 60), f"{marker} not searchable in Elasticsearch within 60 s"
-
-
-def test_the_example_job_is_built_on_an_agent(lab: Lab, standin_products: set[str]) -> None:
-    needs_real(standin_products, "jenkins")
-    password = vault_value(lab, lab.inventory / ".secrets" / "ci" / "jenkins_admin_password.vault").strip()
-    url = f"https://{lab.static_address('ci')}/job/alur-example/lastSuccessfulBuild/api/json"
-
-    def build() -> object:
-        return https_json(lab, "app1", url, "admin", password)
-
-    built = poll(build, 600)
-    assert isinstance(built, dict), "the example job has no successful build within 10 minutes"
-    assert built["builtOn"] in {"app1", "app2"}, built["builtOn"]
+        found = poll(degraded, 180)
+        assert found, "Kibana still reported available 3 minutes after Elasticsearch stopped"
+        code, hosts = found
+        logs = {s["name"]: s for s in hosts["logs"]["services"]}
+        assert code == 4, code
+        assert not hosts["logs"]["healthy"]
+        assert not logs["elasticsearch"]["up"] and "inactive" in logs["elasticsearch"]["detail"], logs["elasticsearch"]
+        assert lab.run("logs", "systemctl", "is-active", "kibana", check=False).stdout.strip() == "active"
+        assert not logs["kibana"]["detail"].startswith("available"), logs["kibana"]
+        assert all(hosts[h]["healthy"] for h in ("app1", "app2", "ci")), hosts
+    finally:
+        lab.run("logs", "systemctl", "start", "elasticsearch", check=False)
+    assert poll(lambda: status_report(lab)[0] == 0, 300), "not healthy again 5 minutes after Elasticsearch started"
