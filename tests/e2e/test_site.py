@@ -447,7 +447,8 @@ def https_json(lab: Lab, host: str, url: str, user: str, password: str, data: st
     if data:
         config += f'data = {json.dumps(data)}\nheader = "Content-Type: application/json"\n'
     done = subprocess.run(
-        ["podman", "exec", "-i", lab.container(host), "curl", "-sS", "--fail", "--cacert", "/tmp/lab-ca.crt", "-K", "-", url],
+        ["podman", "exec", "-i", lab.container(host),
+         "curl", "-sS", "--fail", "--cacert", "/tmp/lab-ca.crt", "-K", "-", url],
         input=config, capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     return json.loads(done.stdout) if done.returncode == 0 else None
