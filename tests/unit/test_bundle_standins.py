@@ -97,17 +97,6 @@ def test_elasticsearch_refuses_bad_config(tmp_path: Path, yml: str, message: str
     assert proc.returncode == 1 and message in proc.stderr
 
 
-def test_kibana_status_under_its_base_path(tmp_path: Path) -> None:
-    port = free_port()
-    (tmp_path / "kibana.yml").write_text(
-        f'server.port: {port}\nserver.host: "127.0.0.1"\nserver.basePath: /kibana\nserver.rewriteBasePath: true\n'
-    )
-    (tmp_path / "node.options").write_text("--max-old-space-size=512\n")
-    with running("kibana", env={"KBN_PATH_CONF": str(tmp_path)}):
-        status, _, body = get(f"http://127.0.0.1:{port}/kibana/api/status")
-        assert status == 200 and json.loads(body)["status"]["overall"]["level"] == "available"
-
-
 def test_logstash_checks_pipelines_and_opens_beats(tmp_path: Path) -> None:
     api, beats = free_port(), free_port()
     (tmp_path / "logstash.yml").write_text(f"api.http.host: 127.0.0.1\napi.http.port: {api}\n")

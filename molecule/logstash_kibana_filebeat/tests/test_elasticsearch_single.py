@@ -17,8 +17,13 @@ def test_single_node_discovery(host):
 
 
 def test_health_green_or_yellow(es_url):
-    status, health = elastic_probe.api(f"{es_url}/_cluster/health", user="elastic")
-    assert status == 200 and health["status"] in {"green", "yellow"}
+    """The single node elects itself and reaches yellow or better within the wait (408 and timed_out otherwise),
+    as one node: a node configured to need peers it cannot reach would have no master (503) or time out."""
+    query = "/_cluster/health?wait_for_status=yellow&timeout=30s&master_timeout=30s"
+    status, health = elastic_probe.api(f"{es_url}{query}", user="elastic")
+    assert status == 200, health
+    assert health["status"] in {"green", "yellow"} and health["timed_out"] is False, health
+    assert health["number_of_nodes"] == 1, health
 
 
 def test_http_port_only_from_logstash_and_kibana_hosts(host, logs_address, kibana, app):

@@ -58,8 +58,18 @@ def test_kibana_port_reachable_from_the_proxy_only(host, kibana_address, app, lo
 
 
 def test_available_through_the_tls_proxy(kibana_address):
+    """Through nginx_proxy's TLS, Kibana reports itself available, which it does only while its own login to
+    Elasticsearch (kibana_system, password from its keystore, Elasticsearch's CA) works: 503 otherwise."""
     status, body = elastic_probe.api(f"https://{kibana_address}/api/status", user="elastic", cafile=proxy_ca())
-    assert status == 200 and body["status"]["overall"]["level"] == "available", body
+    assert status == 200, body
+    assert body["status"]["overall"]["level"] == "available", body
+    assert body["status"]["core"]["elasticsearch"]["level"] == "available", body
+
+
+def test_status_without_credentials_shows_the_level_only(kibana_address):
+    """status.allowAnonymous is off: an anonymous caller (a monitor, a proxy's probe) learns the level, no more."""
+    status, body = elastic_probe.api(f"https://{kibana_address}/api/status", cafile=proxy_ca())
+    assert status == 200 and body == {"status": {"overall": {"level": "available"}}}, body
 
 
 def test_no_secret_in_files_or_journal(host):

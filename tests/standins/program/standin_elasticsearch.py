@@ -7,11 +7,15 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import resource
 import secrets
 import socket
 import ssl
 import sys
 import threading
+import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,12 +27,13 @@ from standin_common import (
     Routes,
     as_bool,
     bind_addresses,
-    check_jvm_options,
     client_context,
+    contract_data,
     die,
     flatten,
     listen_tcp,
     load_yaml,
+    log,
     port_of,
     run_forever,
     serve,
@@ -128,8 +133,9 @@ class ClusterState:
 class ElasticsearchApi:
     """The REST calls roles make, over the cluster state; Basic authentication when security is on."""
 
-    def __init__(self, state: ClusterState, secure: bool, bootstrap: str, about: dict):
+    def __init__(self, state: ClusterState, secure: bool, bootstrap: str, about: dict, needed: int = 1):
         self.state, self.secure, self.bootstrap, self.about = state, secure, bootstrap, about
+        self.needed = needed  # nodes the cluster is configured to have (this one included)
 
     def authenticate(self, request: Request) -> str | None:
         creds = request.basic_auth()
@@ -165,10 +171,7 @@ class ElasticsearchApi:
         if not parts:
             return 200, {}, self.about
         if parts == ["_cluster", "health"]:
-            nodes = self.state.nodes()
-            health = {"cluster_name": self.about["cluster_name"], "status": "green", "timed_out": False}
-            health.update(number_of_nodes=nodes, number_of_data_nodes=nodes, active_shards_percent_as_number=100.0)
-            return 200, {}, health
+            return self.health(request.query)
         if parts == ["_cluster", "settings"]:
             if method == "PUT":
                 changes = request.json().get("persistent", {})
@@ -191,6 +194,41 @@ class ElasticsearchApi:
             wrap = lambda b: {"index_templates": [{"name": parts[1], "index_template": b}]}  # noqa: E731
             return self.stored("templates", parts[1], method, request.json(), wrap, "template")
         return 501, {}, {"error": "not implemented by the alur CI stand-in for elasticsearch", "path": request.path}
+
+    def health(self, query: str) -> Answer:
+        """Cluster health computed from the nodes this node sees over transport: green when it sees every node
+        the cluster needs (discovery.seed_hosts, cluster.initial_master_nodes), yellow when it sees a majority
+        (replicas of the missing nodes' shards unassigned), no elected master below that (503 once master_timeout
+        passes). wait_for_status waits up to timeout and answers 408 with timed_out: true, as the product does."""
+        params = {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
+        try:
+            wanted = params.get("wait_for_status")
+            if wanted is not None and wanted not in HEALTH_RANK:
+                raise ValueError(f"unknown cluster health status [{wanted}]")
+            timeout = time_value(params.get("timeout", "30s"), "timeout")
+            master_timeout = time_value(params.get("master_timeout", "30s"), "master_timeout")
+        except ValueError as exc:
+            return es_error(400, "illegal_argument_exception", str(exc))
+        start = time.monotonic()
+        while True:
+            seen = self.state.nodes()
+            elected = seen * 2 > self.needed
+            status = "green" if seen >= self.needed else "yellow"
+            waited = time.monotonic() - start
+            if elected and (wanted is None or HEALTH_RANK[status] >= HEALTH_RANK[wanted]):
+                return 200, {}, self.health_body(status, seen, False)
+            if elected and waited >= timeout:
+                return 408, {}, self.health_body(status, seen, True)
+            if not elected and waited >= master_timeout:
+                return es_error(503, "master_not_discovered_exception", "no master node elected: not enough nodes seen")
+            time.sleep(min(1.0, max(0.05, min(timeout, master_timeout) - waited)))
+
+    def health_body(self, status: str, seen: int, timed_out: bool) -> dict:
+        body = {"cluster_name": self.about["cluster_name"], "status": status, "timed_out": timed_out}
+        unassigned = 0 if status == "green" else self.needed - seen
+        body.update(number_of_nodes=seen, number_of_data_nodes=seen, unassigned_shards=unassigned)
+        body["active_shards_percent_as_number"] = 100.0 if status == "green" else round(100.0 * seen / self.needed, 1)
+        return body
 
     def user(self, method: str, name: str, body: dict) -> Answer:
         users = self.state.data["users"]
@@ -264,12 +302,165 @@ def apply_settings(current: dict, changes: dict) -> None:
             current[key] = value
 
 
+# ------------------------------------------------------------------- start-up checks (contract/elasticsearch.yml)
+
+# Test seams, never set by a role or a package: the file read for vm.max_map_count (a test points it at a file with a
+# lower value, since a container sees its host's kernel setting and cannot change it), and bootstrap checks a test
+# bed cannot satisfy (comma-separated check names; each is logged as waived, never silently passed).
+MAX_MAP_COUNT_PATH_ENV = "ALUR_STANDIN_MAX_MAP_COUNT_PATH"
+WAIVED_CHECKS_ENV = "ALUR_STANDIN_WAIVED_BOOTSTRAP_CHECKS"
+UNKNOWN_SETTING = (
+    "unknown setting [{}] please check that any required plugins are installed, or check the breaking changes "
+    "documentation for removed settings"
+)
+
+
+def check_settings(settings: dict) -> None:
+    """Every key of elasticsearch.yml must be a registered setting (names read from the product's source)."""
+    known = set(contract_data("elasticsearch", "settings"))
+    for prefix in ("xpack.security.http.ssl.", "xpack.security.transport.ssl."):
+        known |= {prefix + suffix for suffix in contract_data("elasticsearch", "ssl_setting_suffixes")}
+    groups = tuple(contract_data("elasticsearch", "setting_prefixes"))
+    for key in sorted(settings):
+        if key not in known and not key.startswith(groups):
+            raise ConfigError(UNKNOWN_SETTING.format(key))
+
+
+def check_cluster_settings(settings: dict) -> None:
+    """Checks the node makes whatever its mode: cluster name, discovery type, initial master nodes."""
+    name = str(settings.get("cluster.name", "elasticsearch"))
+    if not name or ":" in name:
+        raise ConfigError(f"[cluster.name] must not be empty or contain ':' (got {name!r})")
+    kind = str(settings.get("discovery.type", "multi-node"))
+    if kind not in {"multi-node", "single-node", "zen"}:
+        raise ConfigError(f"Unknown discovery type [{kind}]")
+    masters = settings.get("cluster.initial_master_nodes")
+    if kind == "single-node" and masters is not None:
+        raise ConfigError(
+            "setting [cluster.initial_master_nodes] is not allowed when [discovery.type] is set to [single-node]"
+        )
+    names = masters if isinstance(masters, list) else str(masters or "").split(",") if masters else []
+    if len({str(n).strip() for n in names}) != len(names):
+        raise ConfigError(f"setting [cluster.initial_master_nodes] contains duplicates: {names}")
+
+
+def heap_bytes(size: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)([kmgt]?)", size.lower()).groups()  # type: ignore[union-attr]
+    return int(number) * 1024 ** " kmgt".index(unit or " ")
+
+
+def jvm_heap(conf: Path) -> tuple[str | None, str | None]:
+    """Initial and maximum heap as the launcher puts them together: jvm.options, jvm.options.d/*.options in name
+    order, then ES_JAVA_OPTS; the last -Xms/-Xmx wins. A line that is not a JVM option stops the node."""
+    sources = [conf / "jvm.options", *sorted((conf / "jvm.options.d").glob("*.options"))]
+    options: list[str] = []
+    for path in sources:
+        if not path.is_file():
+            continue
+        for number, raw in enumerate(path.read_text().splitlines(), 1):
+            line = re.sub(r"^\d+(-\d*)?:", "", raw.strip())
+            if not line or line.startswith("#"):
+                continue
+            if not line.startswith("-"):
+                raise ConfigError(f"{path}:{number}: {raw!r} is not a JVM option")
+            options.append(line)
+    options += os.environ.get("ES_JAVA_OPTS", "").split()
+    heap: dict[str, str] = {}
+    for option in options:
+        match = re.fullmatch(r"-Xm([sx])(\d+[kmgtKMGT]?)", option)
+        if match:
+            heap[match.group(1)] = match.group(2)
+    return heap.get("s"), heap.get("x")
+
+
+def production_mode(settings: dict, transport_hosts: list[str]) -> bool:
+    """The product enforces its bootstrap checks once transport is bound to (or publishes) an address other than
+    loopback, unless discovery.type is single-node."""
+    publish = settings.get("transport.publish_host", settings.get("network.publish_host"))
+    addresses = list(transport_hosts) + (bind_addresses(publish, "transport.publish_host") if publish else [])
+    outside = any(not (a.startswith("127.") or a == "::1") for a in addresses)
+    return outside and str(settings.get("discovery.type", "multi-node")) != "single-node"
+
+
+def soft_limit(kind: int) -> int:
+    return resource.getrlimit(kind)[0]
+
+
+def max_map_count() -> int:
+    path = Path(os.environ.get(MAX_MAP_COUNT_PATH_ENV, "/proc/sys/vm/max_map_count"))
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def bootstrap_checks(settings: dict, conf: Path, transport_hosts: list[str]) -> None:
+    """The product's bootstrap checks the stand-in can see: failures stop the node in production mode and are
+    logged as warnings otherwise."""
+    failures: dict[str, str] = {}
+    initial, maximum = jvm_heap(conf)
+    if initial and maximum and heap_bytes(initial) != heap_bytes(maximum):
+        failures["heap"] = (
+            f"initial heap size [{heap_bytes(initial)}] not equal to maximum heap size [{heap_bytes(maximum)}]"
+        )
+    files = soft_limit(resource.RLIMIT_NOFILE)
+    if files != resource.RLIM_INFINITY and files < 65535:
+        failures["file_descriptors"] = (
+            f"max file descriptors [{files}] for elasticsearch process is too low, increase to at least [65535]"
+        )
+    threads = soft_limit(resource.RLIMIT_NPROC)
+    if threads != resource.RLIM_INFINITY and threads < 4096:
+        failures["max_threads"] = f"max number of threads [{threads}] is too low, increase to at least [4096]"
+    if soft_limit(resource.RLIMIT_AS) != resource.RLIM_INFINITY:
+        failures["max_size_virtual_memory"] = "max size virtual memory is too low, increase to [unlimited]"
+    if soft_limit(resource.RLIMIT_FSIZE) != resource.RLIM_INFINITY:
+        failures["max_file_size"] = "max file size is too low, increase to [unlimited]"
+    maps = max_map_count()
+    if as_bool(settings.get("node.store.allow_mmap", True), "node.store.allow_mmap") and 0 <= maps < 262144:
+        failures["max_map_count"] = (
+            f"max virtual memory areas vm.max_map_count [{maps}] is too low, increase to at least [262144]"
+        )
+    discovery = ("discovery.seed_hosts", "discovery.seed_providers", "cluster.initial_master_nodes")
+    if str(settings.get("discovery.type", "multi-node")) != "single-node" and not any(k in settings for k in discovery):
+        failures["discovery"] = (
+            "the default discovery settings are unsuitable for production use; at least one of "
+            f"[{', '.join(discovery)}] must be configured"
+        )
+    waived = {w.strip() for w in os.environ.get(WAIVED_CHECKS_ENV, "").split(",") if w.strip()}
+    for name in sorted(waived & set(failures)):
+        log(
+            "elasticsearch",
+            f"bootstrap check [{name}] WAIVED by the test bed ({WAIVED_CHECKS_ENV}): {failures.pop(name)}",
+        )
+    if not failures:
+        return
+    if not production_mode(settings, transport_hosts):
+        for message in failures.values():
+            log("elasticsearch", f"bootstrap check failure ignored in development mode: {message}")
+        return
+    lines = [f"bootstrap check failure [{i}] of [{len(failures)}]: {m}" for i, m in enumerate(failures.values(), 1)]
+    raise ConfigError(f"[{len(failures)}] bootstrap checks failed\n" + "\n".join(lines))
+
+
+# --------------------------------------------------------------------------- cluster health
+
+
+def time_value(text: str, setting: str) -> float:
+    match = re.fullmatch(r"(\d+)(ms|s|m|h|d)?", text.strip())
+    if not match:
+        raise ValueError(f"failed to parse setting [{setting}] with value [{text}] as a time value")
+    return int(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2) or "ms"]
+
+
+HEALTH_RANK = {"red": 0, "yellow": 1, "green": 2}
+
+
 def elasticsearch(args: list[str]) -> None:
     conf = Path(os.environ.get("ES_PATH_CONF", "/etc/elasticsearch"))
     try:
         settings = load_yaml(conf / "elasticsearch.yml")
-        for name in sorted((conf / "jvm.options.d").glob("*.options")):
-            check_jvm_options(name)
+        check_settings(settings)
+        check_cluster_settings(settings)
         keystore = keystore_load(conf)
         http_hosts = bind_addresses(settings.get("http.host", settings.get("network.host", "_local_")), "http.host")
         http_port = port_of(settings.get("http.port", 9200), "http.port")
@@ -277,6 +468,7 @@ def elasticsearch(args: list[str]) -> None:
             settings.get("transport.host", settings.get("network.host", "_local_")), "transport.host"
         )
         transport_port = port_of(settings.get("transport.port", 9300), "transport.port")
+        bootstrap_checks(settings, conf, transport_hosts)
         context = tls_context(
             settings.get("xpack.security.http.ssl.enabled", False),
             settings.get("xpack.security.http.ssl.certificate"),
@@ -322,7 +514,11 @@ def elasticsearch(args: list[str]) -> None:
         }
         secure = as_bool(settings.get("xpack.security.enabled", False), "xpack.security.enabled")
         routes = Routes("elasticsearch")
-        routes.handler = ElasticsearchApi(state, secure, bootstrap, about)
+        masters = settings.get("cluster.initial_master_nodes") or []
+        masters = masters if isinstance(masters, list) else str(masters).split(",")
+        single = str(settings.get("discovery.type", "multi-node")) == "single-node"
+        needed = 1 if single else max(1 + len(peers), len(masters))
+        routes.handler = ElasticsearchApi(state, secure, bootstrap, about, needed)
         for host in http_hosts:
             serve(routes, host, http_port, context)
         for host in transport_hosts:
