@@ -2,8 +2,8 @@
 
 Every check runs on the host itself and sends no credentials: a password on a remote command line would be
 readable by other users of the host. Elasticsearch is asked anonymously (401 means up, with security on) and its
-last logged health change is reported; Kibana's /api/status answers anonymously with its overall level
-(status.allowAnonymous, set by the role); Logstash's and Filebeat's APIs listen on loopback without auth.
+last logged health change is reported; Kibana's /api/status answers an unauthenticated caller with its overall
+level only (200 available, 503 otherwise); Logstash's and Filebeat's APIs listen on loopback without auth.
 """
 
 from __future__ import annotations
