@@ -99,7 +99,8 @@ def test_elasticsearch_refuses_bad_config(tmp_path: Path, yml: str, message: str
 
 def test_logstash_checks_pipelines_and_opens_beats(tmp_path: Path) -> None:
     api, beats = free_port(), free_port()
-    (tmp_path / "logstash.yml").write_text(f"api.http.host: 127.0.0.1\napi.http.port: {api}\n")
+    # These tests run as root: Logstash 9 allows that only with allow_superuser (test_standin_logstash covers the rule).
+    (tmp_path / "logstash.yml").write_text(f"allow_superuser: true\napi.http.host: 127.0.0.1\napi.http.port: {api}\n")
     conf = tmp_path / "conf.d"
     conf.mkdir()
     (conf / "beats.conf").write_text(
@@ -332,7 +333,7 @@ def test_beats_input_requires_a_client_certificate_and_filebeat_tests_the_sessio
     ca, foreign = make_ca(tmp_path / "ca", "stack-ca"), make_ca(tmp_path / "foreign", "foreign-ca")
     server = issue(ca, tmp_path / "ca", "logstash")
     beats = free_port()
-    (tmp_path / "logstash.yml").write_text("api.enabled: false\n")
+    (tmp_path / "logstash.yml").write_text("allow_superuser: true\napi.enabled: false\n")
     (tmp_path / "beats.conf").write_text(
         f'input {{ beats {{ port => {beats} host => "127.0.0.1" ssl_enabled => true\n'
         f'ssl_certificate => "{server[0]}" ssl_key => "{server[1]}"\n'

@@ -26,6 +26,33 @@ from standin_common import (
 
 # --------------------------------------------------------------------------- Filebeat
 
+# Inputs Filebeat 9 keeps only behind allow_deprecated_use: true (the container input is a preset of the log input).
+DEPRECATED_INPUTS = {"log", "container"}
+
+
+def check_inputs(inputs: list[dict], config: Path) -> None:
+    """Filebeat 9's input rules: the log and container inputs are disabled unless the input says
+    allow_deprecated_use: true, and every filestream input needs an id no other filestream input has."""
+    seen: set[str] = set()
+    for number, item in enumerate(inputs, 1):
+        kind = str(item.get("type", ""))
+        enabled = item.get("enabled", True)
+        if kind in DEPRECATED_INPUTS and enabled is not False and item.get("allow_deprecated_use") is not True:
+            raise ConfigError(
+                f"{config}: input {number}: the {kind} input is deprecated and disabled; migrate to filestream "
+                "or set allow_deprecated_use: true on the input"
+            )
+        if kind != "filestream":
+            continue
+        input_id = str(item.get("id") or "")
+        if not input_id:
+            raise ConfigError(f"{config}: filestream inputs validation error: input without ID (input {number})")
+        if input_id in seen and item.get("allow_deprecated_id_duplication") is not True:
+            raise ConfigError(
+                f'{config}: filestream inputs validation error: filestream inputs with duplicated IDs: "{input_id}"'
+            )
+        seen.add(input_id)
+
 
 def test_logstash_output(settings: dict) -> bool:
     """`filebeat test output` for output.logstash: TCP, then the TLS handshake with the configured CAs and client
@@ -70,6 +97,18 @@ def test_logstash_output(settings: dict) -> bool:
     return ok
 
 
+def check_permissions(config: Path) -> None:
+    """The Beats' strict permission rule for the config file (lifted by --strict.perms=false)."""
+    stat = config.stat()
+    if stat.st_uid not in {0, os.getuid()}:
+        raise ConfigError(f"config file ({config}) must be owned by the user identifier (uid={os.getuid()}) or root")
+    if stat.st_mode & 0o022:
+        raise ConfigError(
+            f'config file ("{config}") can only be writable by the owner but the permissions are '
+            f"\"{oct(stat.st_mode & 0o777)}\" (to fix the permissions use: 'chmod go-w {config}')"
+        )
+
+
 def filebeat(args: list[str]) -> None:
     def option(name: str, default: str | None = None) -> str | None:
         for index, arg in enumerate(args):
@@ -88,20 +127,12 @@ def filebeat(args: list[str]) -> None:
     strict = (option("--strict.perms", "true") or "true").lower() != "false"
     try:
         if strict and config.exists():
-            stat = config.stat()
-            if stat.st_uid not in {0, os.getuid()}:
-                raise ConfigError(
-                    f"config file ({config}) must be owned by the user identifier (uid={os.getuid()}) or root"
-                )
-            if stat.st_mode & 0o022:
-                raise ConfigError(
-                    f'config file ("{config}") can only be writable by the owner but the permissions are '
-                    f"\"{oct(stat.st_mode & 0o777)}\" (to fix the permissions use: 'chmod go-w {config}')"
-                )
+            check_permissions(config)
         settings = load_yaml(config)
         inputs = settings.get("filebeat.inputs", [])
         if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
             raise ConfigError(f"{config}: filebeat.inputs must be a list of inputs")
+        check_inputs(inputs, config)
         if words[:2] == ["test", "config"]:
             print("Config OK")
             return
