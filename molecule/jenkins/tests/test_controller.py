@@ -74,7 +74,8 @@ def test_casc_renders_parses_and_holds_the_model(ctl: Any, ctl_address: str, age
     jenkins = casc["jenkins"]
     assert jenkins["numExecutors"] == 0
     assert jenkins["slaveAgentPort"] == -1, "no inbound agent port: agents are launched over SSH"
-    assert "crumbIssuer" not in jenkins, "a crumbIssuer section stops Jenkins 2.555.1+ from starting"
+    # Since 2.543 crumbIssuer.standard.excludeClientIPFromCrumb stops the boot; the default issuer needs no section.
+    assert "crumbIssuer" not in jenkins
     realm = jenkins["securityRealm"]["local"]
     assert realm["allowsSignup"] is False
     assert realm["users"] == [{"id": "admin", "name": "Administrator", "password": "${admin_password}"}]

@@ -1,17 +1,28 @@
-"""What only the real Jenkins can show; skipped (reason: stand-in) when the CI stand-in is installed.
-Run them with the jenkins_upstream scenario on a machine that reaches the vendor's repositories."""
+"""Jenkins through its API: the admin login, anonymous refusal and the applied JCasC and plugin set run on the CI
+stand-in too (it checks the local realm's password, computes /api/json from JCasC and loads the plugin files with
+their dependencies); the agent and the example job need the real Jenkins and are skipped (reason: stand-in) on it.
+Run everything with the jenkins_upstream scenario on a machine that reaches the vendor's repositories."""
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-# The shared skip (tests/testinfra/standin_skip.py) keys on the `host` fixture; these tests use `ctl`, so the
-# real_jenkins fixture does the same check on the controller.
-pytestmark = [pytest.mark.real_product("jenkins"), pytest.mark.usefixtures("real_jenkins")]
+LOCKFILE = Path(__file__).resolve().parents[3] / "roles" / "jenkins" / "files" / "plugins.lock"
+
+
+def lockfile() -> dict[str, str]:
+    pins = {}
+    for raw in LOCKFILE.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            plugin, version = line.split(":", 1)
+            pins[plugin] = version
+    return pins
 
 
 def wait_for(what: str, probe: Any, timeout: float = 420.0, every: float = 5.0) -> Any:
@@ -45,9 +56,18 @@ def test_casc_applied(https: Any, admin_password: str, ctl_address: str) -> None
     plugins = json.loads(
         https("/pluginManager/api/json?depth=1&tree=plugins[shortName,active,version]", "admin", admin_password).body
     )["plugins"]
+    active = {p["shortName"]: p["version"] for p in plugins if p["active"]}
+    pins = lockfile()
+    assert pins, "the lockfile names no plugin"
+    # Every pinned plugin is loaded at its pinned version (an empty or partial plugin list fails here).
+    assert {name: active.get(name) for name in pins} == pins
     assert all(p["active"] for p in plugins), [p["shortName"] for p in plugins if not p["active"]]
 
 
+# The shared skip (tests/testinfra/standin_skip.py) keys on the `host` fixture; these tests use `ctl`, so the
+# real_jenkins fixture does the same check on the controller.
+@pytest.mark.real_product("jenkins")
+@pytest.mark.usefixtures("real_jenkins")
 def test_agent_comes_online(https: Any, admin_password: str) -> None:
     def online() -> Any:
         answer = https("/computer/jenkins-agent/api/json", "admin", admin_password)
@@ -56,6 +76,8 @@ def test_agent_comes_online(https: Any, admin_password: str) -> None:
     wait_for("the SSH agent jenkins-agent came online", online)
 
 
+@pytest.mark.real_product("jenkins")
+@pytest.mark.usefixtures("real_jenkins")
 def test_example_job_succeeds_on_the_agent(https: Any, admin_password: str) -> None:
     def finished() -> Any:
         answer = https("/job/alur-example/lastBuild/api/json", "admin", admin_password)
