@@ -4,7 +4,8 @@
 # Arguments name more packages (make test adds chromium, for the e2e report screenshot).
 set -euo pipefail
 
-packages=(podman runc debootstrap openssh-client iproute2 nftables tar gpg gpgv "$@")
+# ssh-audit: molecule/common judges each host's sshd with it from this machine.
+packages=(podman runc debootstrap openssh-client ssh-audit iproute2 nftables tar gpg gpgv "$@")
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
