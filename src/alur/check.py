@@ -3,6 +3,9 @@
 Offline rules (no host contacted):
 - every role's variables against its meta/argument_specs.yml, with Ansible's own validator, for each
   host and each role site.yml gives it, on the variables as the play would merge and template them;
+- every role's own rules (ranges, relations: each role's tasks/validate.yml): the validate play that
+  site.yml runs first (playbooks/validate.yml), run here offline (alur_validate_offline, connection
+  local), so alur check and ansible-playbook site.yml refuse the same inputs with the same messages;
 - cross-host rules: duplicate SSH endpoints and addresses, the network model's rules (gateway inside
   its subnet, ...) from roles/network/filter_plugins/network_model.py when that role is present,
   groups whose peer group is empty (Filebeat without Logstash, ...);
@@ -21,6 +24,7 @@ import ipaddress
 import json
 import re
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +40,11 @@ from alur.findings import Finding
 from alur.inventory import Inventory, Undetermined
 
 NETWORK_MODEL = Path("roles/network/filter_plugins/network_model.py")
+VALIDATE_PLAY = "playbooks/validate.yml"
+# Its last task fails the hosts that passed when another did not: the cause is already reported.
+VALIDATE_STOP_TASK = "Stop every host when any host failed its checks"
+# Ansible's errors about a value that is not there yet (offline), as opposed to a rule's verdict.
+_UNKNOWN_OFFLINE = re.compile(r"is undefined|has no attribute")
 ARTIFACT_DEFAULTS = Path("roles/artifacts/defaults/main.yml")
 
 # The vendor products each role installs from the artifact source. Java comes from Debian except on
@@ -138,6 +147,85 @@ def validate_roles(inventory: Inventory, hosts: Iterable[str]) -> tuple[list[Fin
             )
         )
     return findings, validated
+
+
+# --- the roles' own rules (the validate play) ------------------------------------------------
+
+
+def _play_finding(host: str, action: str | None, msg: str) -> list[Finding]:
+    if msg.startswith("Task failed:") and _UNKNOWN_OFFLINE.search(msg):
+        # Ansible's own error, not a rule's verdict: mostly a value only the run can know (a fact, another
+        # host's ansible_host written at `alur lab up`), as validate_roles notes for the argument_specs.
+        cause = " ".join(msg.removeprefix("Task failed:").split())
+        return [
+            Finding(
+                "note",
+                host,
+                f"the roles' rules could not be evaluated offline ({cause}); the run checks them",
+                "validate",
+            )
+        ]
+    if action and action.endswith("validate_argument_spec"):
+        # "Validation of arguments failed:\n<one line per argument>": the same lines as the schema rule's.
+        causes = [line.strip() for line in msg.splitlines()[1:] if line.strip()] or [msg]
+        return [Finding("error", host, f"argument_specs: {cause}", "validate") for cause in causes]
+    cause = " ".join(msg.split())
+    cause = cause.removeprefix(f"{host}: ")
+    return [Finding("error", host, cause, "validate")]
+
+
+def validate_play(
+    inventory: Inventory,
+    limit: str | None,
+    run: Callable[[Any, Callable[[Any], None]], Any] | None = None,
+) -> list[Finding]:
+    """Run site.yml's validate play against the inventory without contacting a host; its failures as findings.
+
+    The play stops a host at its first failure. Its argument_specs failures say again what validate_roles
+    says (in Ansible's words): run_check drops them for the hosts validate_roles already faulted."""
+    from alur import runner
+
+    if not (inventory.project / VALIDATE_PLAY).is_file():
+        return [Finding("note", None, f"the roles' own rules were not checked: {VALIDATE_PLAY} not found", "validate")]
+    from alur.deploy import _fact_cache_env, _runner_dir
+
+    request = runner.PlaybookRequest(
+        project_dir=inventory.project,
+        inventory=inventory.path,
+        private_data_dir=_runner_dir() / f"check-{time.time_ns()}",
+        playbook=VALIDATE_PLAY,
+        limit=limit,
+        extra_vars=(*inventory.extra_var_args, "alur_validate_offline=true", "ansible_connection=local"),
+        vault_args=tuple(inventory.vault.absolute().cli_args()),
+        envvars=_fact_cache_env(inventory.project, inventory.path),
+    )
+    failures: list[runner.Event] = []
+
+    def on_event(event: runner.Event) -> None:
+        if event.status in {"failed", "item_failed", "unreachable"} and not event.ignore_errors and event.host:
+            failures.append(event)
+
+    result = (run or runner.run_playbook)(request, on_event)
+    findings: list[Finding] = []
+    itemised = {(e.host, e.task) for e in failures if e.status == "item_failed"}
+    for event in failures:
+        if event.task == VALIDATE_STOP_TASK or event.host is None:
+            continue
+        if event.status == "failed" and (event.host, event.task) in itemised:
+            continue  # "One or more items failed": each item's own message is reported
+        findings += _play_finding(event.host, event.action, event.msg or f"task {event.task_label} failed")
+    if result.rc != 0 and not findings:
+        findings.append(
+            Finding(
+                "error",
+                None,
+                f"{VALIDATE_PLAY} failed (rc {result.rc}) without a host failing a check: run `ansible-playbook "
+                f"-i {inventory.path} {VALIDATE_PLAY} -e alur_validate_offline=true -e ansible_connection=local` "
+                "to see why",
+                "validate",
+            )
+        )
+    return findings
 
 
 # --- cross-host rules ------------------------------------------------------------------------
@@ -492,6 +580,8 @@ def run_check(
     limit: str | None = None,
     probe_host: Callable[[Any], preflight.HostProbe] = preflight.probe,
     reach_host: Callable[[Any, Sequence[preflight.Source]], dict[str, bool]] = preflight.reach,
+    run_validate_play: bool = True,
+    run_playbook: Callable[[Any, Callable[[Any], None]], Any] | None = None,
 ) -> CheckReport:
     """Every rule; the preflight only for the hosts `limit` selects (all when None)."""
     targets = inventory.resolve(limit)
@@ -507,6 +597,14 @@ def run_check(
         return report
     schema, report.validated = validate_roles(inventory, targets)
     report.findings += schema
+    if run_validate_play:
+        faulted = {f.host for f in schema if f.severity == "error"}
+        report.findings += [
+            f
+            for f in validate_play(inventory, limit, run_playbook)
+            # An argument_specs failure of a host the schema rule faulted is the same problem, said twice.
+            if not (f.host in faulted and f.cause.startswith("argument_specs: "))
+        ]
     report.findings += duplicate_endpoints(inventory)
     report.findings += network_rules(inventory)
     report.findings += peer_rules(inventory)

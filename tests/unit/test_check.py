@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from alur import check, preflight
 from alur.exitcodes import ExitCode
@@ -413,3 +416,143 @@ def test_a_stand_in_bundle_needs_an_explicit_yes(tmp_path: Path) -> None:
         f"logs: bundle {bundle} holds CI stand-in packages, not the vendors' products; set alur_allow_standins: true "
         "only to test the roles with them",
     ]
+
+
+# --- the roles' own rules: site.yml's validate play, run offline ---------------------------------------
+
+# (host, groups, variables, what the error says). Each host carries one bad value; the good hosts beside them
+# (GOOD_HOSTS) pass. tests/integration/test_bad_input.py runs some of these against real hosts with site.yml.
+BAD_INPUTS: list[tuple[str, list[str], dict[str, Any], str]] = [
+    ("jenkins-port", ["jenkins"], {"jenkins_port": 70000}, "jenkins_port must be 1-65535 (got 70000)"),
+    ("jenkins-port-type", ["jenkins"], {"jenkins_port": "eighty"}, "argument 'jenkins_port' is of type str"),
+    ("jenkins-prefix", ["jenkins"], {"jenkins_prefix": "jenkins/"}, "jenkins_prefix must be empty or like /jenkins"),
+    ("jenkins-url", ["jenkins"], {"jenkins_url": "ftp://ci"}, "jenkins_url must be empty or http(s)://host/..."),
+    ("jenkins-heap", ["jenkins"], {"jenkins_heap_max": "lots"}, "jenkins_heap_max must be a size like 1g (got lots)"),
+    ("jenkins-backups", ["jenkins"], {"jenkins_backup_keep": 0}, "jenkins_backup_keep must be at least 1 (got 0)"),
+    ("jenkins-label", ["jenkins"], {"jenkins_agent_label": "two words"}, "jenkins_agent_label must be one word"),
+    ("jenkins-password", ["jenkins"], {"jenkins_admin_password": "admin"}, "jenkins_admin_password must have at"),
+    ("java-major", ["jenkins_agents"], {"java_major_version": 17}, "value of java_major_version must be one of"),
+    ("proxy-port", ["jenkins"], {"nginx_proxy_https_port": 0}, "nginx_proxy_https_port 1-65535 (got 0)"),
+    ("proxy-renew", ["jenkins"], {"nginx_proxy_cert_renew_days": 400}, "nginx_proxy_cert_renew_days (400) below"),
+    ("proxy-names", ["jenkins"], {"nginx_proxy_server_names": ["ci example"]}, "(got ci example)"),
+    ("proxy-cert-alone", ["jenkins"], {"nginx_proxy_tls_certificate": "x"}, "nginx_proxy_tls_private_key are given"),
+    ("common-ssh-port", [], {"common_ssh_port": 70000}, "common_ssh_port port 70000 is outside 1-65535"),
+    ("common-timezone", [], {"common_timezone": "Mars Base"}, "common_timezone Mars Base is not a zoneinfo name"),
+    ("common-ssh-from", [], {"common_ssh_allow_from": ["10.0.0.300/24"]}, "common_ssh_allow_from has invalid"),
+    ("common-ssh-type", [], {"common_ssh_port": "ssh"}, "argument 'common_ssh_port' is of type str"),
+    ("stack-version", ["filebeat"], {"elasticstack_version": "7.17.0"}, "(got 7.17.0)"),
+    ("stack-secret", ["filebeat"], {"elasticstack_elastic_password": "short"}, "elasticstack_elastic_password"),
+    ("es-heap-form", ["elasticsearch"], {"elasticsearch_heap_size": "lots"}, "between 256m and 31g (got lots)"),
+    ("es-heap-size", ["elasticsearch"], {"elasticsearch_heap_size": "64g"}, "(got 64g = 65536 MB)"),
+    ("es-map-count", ["elasticsearch"], {"elasticsearch_max_map_count": 1000}, "elasticsearch_max_map_count at"),
+    (
+        "es-owned",
+        ["elasticsearch"],
+        {"elasticsearch_extra_settings": {"discovery.type": "single-node"}},
+        "what the role owns (discovery.type)",
+    ),
+    ("ls-port", ["logstash"], {"logstash_api_port": 0}, "logstash_api_port 1-65535"),
+    ("ls-workers", ["logstash"], {"logstash_pipeline_workers": 0}, "logstash_pipeline_workers 1 or more"),
+    ("ls-heap", ["logstash"], {"logstash_heap_size": "1x"}, "(got 1x)"),
+    ("kibana-path", ["kibana"], {"kibana_base_path": "/kibana/"}, "kibana_base_path like /kibana"),
+    ("kibana-url", ["kibana"], {"kibana_public_url": "https://k.example/other"}, "kibana_public_url an http(s)"),
+    ("kibana-from", ["kibana"], {"kibana_allow_from": ["anywhere"]}, "kibana_allow_from CIDR networks (anywhere)"),
+    (
+        "kibana-proxies",
+        ["kibana"],
+        {"kibana_behind_proxy": False, "kibana_proxy_hosts": ["nohost"]},
+        "kibana_proxy_hosts inventory hosts (nohost)",
+    ),
+    ("filebeat-port", ["filebeat"], {"filebeat_http_port": 70000}, "filebeat_http_port 1-65535"),
+]
+# A controller, an Elastic host and a client, all valid: the bad hosts' peers.
+GOOD_HOSTS: dict[str, list[str]] = {
+    "ci": ["jenkins"],
+    "logs": ["elasticsearch", "logstash", "kibana"],
+    "app1": ["jenkins_agents", "filebeat"],
+}
+
+
+def write_bad_input_inventory(folder: Path, cases: Sequence[tuple[str, list[str], dict[str, Any], str]]) -> Path:
+    """The good hosts and one host per case, each with its own static address on one lab network."""
+    members = {**{host: groups for host, groups in GOOD_HOSTS.items()}, **{c[0]: c[1] for c in cases}}
+    groups: dict[str, dict[str, Any]] = {}
+    for host, names in members.items():
+        for name in names:
+            groups.setdefault(name, {"hosts": {}})["hosts"][host] = None
+    (folder / "host_vars").mkdir(parents=True)
+    for number, host in enumerate(members, start=10):
+        values = {"network_interfaces": [{"name": "eth1", "addresses": [f"192.168.70.{number}/24"]}]}
+        values.update(next((c[2] for c in cases if c[0] == host), {}))
+        (folder / "host_vars" / f"{host}.yml").write_text(yaml.safe_dump(values))
+    hosts = {"all": {"vars": {"ansible_connection": "local"}, "hosts": dict.fromkeys(members), "children": groups}}
+    (folder / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def bad_input_report(tmp_path_factory: pytest.TempPathFactory) -> check.CheckReport:
+    folder = tmp_path_factory.mktemp("bad-input")
+    inventory = write_bad_input_inventory(folder / "inventory", BAD_INPUTS)
+    (folder / "pw").write_text("vault-pass\n")  # the roles generate the secrets not given
+    vault = VaultOptions(password_files=(str(folder / "pw"),))
+    return check.run_check(Inventory(inventory, ROOT, vault=vault), offline=True)
+
+
+@pytest.mark.parametrize(("host", "message"), [pytest.param(c[0], c[3], id=c[0]) for c in BAD_INPUTS])
+def test_a_bad_value_is_refused_naming_host_and_variable(
+    bad_input_report: check.CheckReport, host: str, message: str
+) -> None:
+    errors = [f.line() for f in bad_input_report.errors if f.host == host]
+    assert any(line.startswith(f"{host}: ") and message in line for line in errors), errors
+
+
+def test_the_good_hosts_beside_the_bad_ones_pass(bad_input_report: check.CheckReport) -> None:
+    assert [f.line() for f in bad_input_report.errors if f.host in GOOD_HOSTS or f.host is None] == []
+    assert {f.host for f in bad_input_report.errors} == {c[0] for c in BAD_INPUTS}
+
+
+def test_the_validate_plays_failures_become_one_line_per_host_and_cause(tmp_path: Path) -> None:
+    from alur import runner
+
+    project, inventory = make_project(tmp_path, groups={"web": ["h1", "h2", "h3", "h4"]})
+    (project / "playbooks").mkdir()
+    (project / check.VALIDATE_PLAY).write_text("---\n[]\n")
+    asked: list[runner.PlaybookRequest] = []
+
+    def fake_run(request: runner.PlaybookRequest, on_event: Any) -> runner.RunResult:
+        asked.append(request)
+        events = [
+            ("h1", "item_failed", "Check ports", "ansible.builtin.assert", "h1: web_port 70000 is outside\n 1-65535"),
+            ("h1", "failed", "Check ports", "ansible.builtin.assert", "One or more items failed"),
+            ("h2", "failed", check.VALIDATE_STOP_TASK, "ansible.builtin.fail", "h1 failed validation"),
+            (
+                "h3",
+                "failed",
+                "Validating arguments against arg spec 'validate'",
+                "ansible.builtin.validate_argument_spec",
+                "Validation of arguments failed:\nargument 'web_port' is of type str",
+            ),
+            ("h4", "failed", "Check", "ansible.builtin.assert", "Task failed: 'base_url' is undefined"),
+        ]
+        for number, (host, status, task, action, msg) in enumerate(events):
+            on_event(runner.Event(number, "x", host=host, status=status, task=task, action=action, msg=msg))
+        return runner.RunResult(2, "failed", [], str(project), {}, 1.0, len(events))
+
+    report = check.run_check(load(project, inventory), offline=True, limit="h1,h2,h3,h4", run_playbook=fake_run)
+    found = sorted(f.line() for f in report.findings if f.code == "validate")
+    assert found == [
+        "h1: web_port 70000 is outside 1-65535",
+        "h3: argument_specs: argument 'web_port' is of type str",
+        "h4: the roles' rules could not be evaluated offline ('base_url' is undefined); the run checks them",
+    ]
+    assert [f.severity for f in report.findings if f.host == "h4" and f.code == "validate"] == ["note"]
+    (request,) = asked
+    assert request.playbook == check.VALIDATE_PLAY and request.limit == "h1,h2,h3,h4"
+    assert {"alur_validate_offline=true", "ansible_connection=local"} <= set(request.extra_vars)
+
+
+def test_without_the_validate_play_a_note_says_the_roles_rules_were_not_checked(tmp_path: Path) -> None:
+    project, inventory = make_project(tmp_path)
+    report = check.run_check(load(project, inventory), offline=True)
+    assert any(f.code == "validate" and "not found" in f.cause for f in report.of("note"))
