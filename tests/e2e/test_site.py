@@ -437,21 +437,16 @@ def vault_value(lab: Lab, path: Path) -> str:
     return shown.stdout
 
 
-def https_json(lab: Lab, host: str, url: str, user: str, password: str, data: str = "") -> object:
-    """GET (or POST data) from a lab host with the lab CA; the credentials reach curl on stdin (-K -)."""
-    subprocess.run(
-        ["podman", "cp", str(lab.inventory / ".pki" / "ca.crt"), f"{lab.container(host)}:/tmp/lab-ca.crt"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+def https_json(lab: Lab, host: str, url: str, user: str, password: str, cacert: str) -> object:
+    """GET from a lab host, verifying with `cacert` (a path on that host): the JSON answer, or curl's error.
+    The credentials reach curl on stdin (-K -), never its command line."""
     config = f'user = "{user}:{password}"\n'
-    if data:
-        config += f'data = {json.dumps(data)}\nheader = "Content-Type: application/json"\n'
     done = subprocess.run(
         ["podman", "exec", "-i", lab.container(host),
-         "curl", "-sS", "--fail", "--cacert", "/tmp/lab-ca.crt", "-K", "-", url],
+         "curl", "-sS", "--fail", "--cacert", cacert, "-K", "-", url],
         input=config, capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
-    return json.loads(done.stdout) if done.returncode == 0 else None
+    return json.loads(done.stdout) if done.returncode == 0 else f"curl {done.returncode}: {done.stderr.strip()}"
 
 
 def poll(check: Callable[[], T], seconds: int) -> T:
@@ -474,7 +469,9 @@ def elasticsearch_health(lab: Lab) -> object:
     """Elasticsearch's own cluster health, asked on logs as the elastic user (the password from the vault)."""
     secrets = yaml.safe_load(vault_value(lab, lab.inventory / ".secrets" / "elasticstack" / "secrets.vault.yml"))
     url = f"https://{lab.static_address('logs')}:9200/_cluster/health"
-    return https_json(lab, "logs", url, "elastic", secrets["elasticstack_elastic_password"])
+    # The stack's own CA, which signs Elasticsearch's HTTP certificate, as the roles install it on the host.
+    ca = "/etc/elasticsearch/certs/ca.crt"
+    return https_json(lab, "logs", url, "elastic", secrets["elasticstack_elastic_password"], ca)
 
 
 # The services alur status checks on each lab host (its groups' checks and every host's sshd and nftables).
