@@ -13,7 +13,6 @@ import json
 import os
 import re
 import resource
-import socket
 import subprocess
 import sys
 import time
@@ -25,17 +24,12 @@ from pathlib import Path
 
 import pytest
 import standin_elasticsearch  # the stand-in program's module: pythonpath in pyproject
+from standin_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "tests" / "standins" / "program" / "service.py"
 TEMPLATE = ROOT / "roles" / "elasticsearch" / "templates" / "etc" / "elasticsearch" / "elasticsearch.yml.j2"
 OUTSIDE = "192.0.2.10"  # TEST-NET-1: a non-loopback publish address that is never contacted
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Node:

@@ -4,23 +4,22 @@ program run as a local process on 127.0.0.1, its JENKINS_HOME, plugins and JCasC
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import standin_jenkins
+import standin_process  # tests/unit: the stand-in program as a local process
+from standin_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "tests" / "standins" / "program"
@@ -81,12 +80,6 @@ def plugin(home: Path, name: str, version: str, deps: str = "", core: str = "2.4
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Bed:
     home: Path
@@ -140,21 +133,8 @@ def bed(tmp_path: Path) -> Bed:
     return Bed(home, casc, program / "service.py", env, port)
 
 
-@contextmanager
-def running(bed: Bed, **extra: str) -> Iterator[subprocess.Popen[str]]:
-    env = {k: v for k, v in {**os.environ, **bed.env, **extra}.items() if v is not None}
-    proc = subprocess.Popen(
-        [sys.executable, str(bed.program), "jenkins"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def running(bed: Bed, **extra: str) -> AbstractContextManager[subprocess.Popen[str]]:
+    return standin_process.running("jenkins", env={**bed.env, **extra}, program=bed.program)
 
 
 def call(

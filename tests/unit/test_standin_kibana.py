@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 import standin_kibana  # the stand-in program's module: pythonpath in pyproject
 import yaml
+from standin_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "tests" / "standins" / "program" / "service.py"
@@ -30,12 +30,6 @@ ROLE = ROOT / "roles" / "kibana"
 KEY = "k" * 32
 KIBANA_PASSWORD = "kibana-system-secret"  # noqa: S105 - test value
 ELASTIC_PASSWORD = "bootstrap-secret"  # noqa: S105 - test value
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def call(url: str, user: str | None = None, password: str = "", method: str = "GET", body: object = None):

@@ -16,24 +16,20 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 import standin_common
 import standin_logstash
+import standin_process  # tests/unit: the stand-in program as a local process
+from standin_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "tests" / "standins" / "program" / "service.py"
 MOLECULE_TESTS = ROOT / "molecule" / "logstash_kibana_filebeat" / "tests" / "test_logstash.py"
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 ROOT_OK = "allow_superuser: true\n"  # the tests run as root; only the superuser tests leave this out
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -65,19 +61,8 @@ def config_test(folder: Path, *, user: list[str] | None = None) -> subprocess.Co
     )
 
 
-@contextmanager
-def running(folder: Path) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen(
-        [sys.executable, str(PROGRAM), "logstash", "--path.settings", str(folder)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def running(folder: Path) -> AbstractContextManager[subprocess.Popen[str]]:
+    return standin_process.running("logstash", "--path.settings", str(folder))
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[str]) -> None:

@@ -1,0 +1,36 @@
+"""Run the stand-in program (tests/standins/program) as a local process, as its packages' units do."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+PROGRAM = Path(__file__).resolve().parents[2] / "tests" / "standins" / "program" / "service.py"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running(
+    *args: str, env: Mapping[str, str | None] | None = None, program: Path = PROGRAM
+) -> Iterator[subprocess.Popen[str]]:
+    """`service.py ARGS...` with the environment plus `env` (a None value unsets a variable); stopped on exit.
+    `program`: another copy of service.py (one installed as the packages install it)."""
+    merged = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
+    proc = subprocess.Popen(
+        [sys.executable, str(program), *args], env=merged, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
