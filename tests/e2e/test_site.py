@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -558,3 +559,39 @@ def test_status_reports_elasticsearch_down_and_kibana_unavailable_without_it(lab
     finally:
         lab.run("logs", "systemctl", "start", "elasticsearch", check=False)
     assert poll(lambda: status_report(lab)[0] == 0, 300), "not healthy again 5 minutes after Elasticsearch started"
+
+
+# --- outside auditors, last: they install their own tools on the hosts ------------------------------
+
+
+def lynis_index(lab: Lab, host: str) -> tuple[int, list[str]]:
+    """Lynis (Debian's package) on the deployed host: its hardening index and its open suggestions' ids."""
+    lab.run(host, "sh", "-c", "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lynis >/dev/null")
+    audit = ["lynis", "audit", "system", "--quick", "--no-colors", "--report-file", "/root/lynis-report.dat"]
+    done = subprocess.run(
+        ["podman", "exec", lab.container(host), *audit], capture_output=True, text=True, check=False, timeout=1200
+    )
+    assert done.returncode == 0, f"{host}: lynis: {done.stdout[-2000:]}{done.stderr}"
+    report = lab.run(host, "cat", "/root/lynis-report.dat").stdout.splitlines()
+    values = dict(line.split("=", 1) for line in report if line.startswith("hardening_index="))
+    suggestions = sorted({line.split("=", 1)[1].split("|")[0] for line in report if line.startswith("suggestion[]=")})
+    return int(values["hardening_index"]), suggestions
+
+
+def test_lynis_scores_every_deployed_host_at_least_80(lab: Lab) -> None:
+    """The whole site, every role on its hosts, still meets the OS baseline's target (issue: Lynis >= 80)."""
+    with ThreadPoolExecutor(max_workers=len(HOSTS)) as pool:
+        scores = dict(zip(HOSTS, pool.map(lambda h: lynis_index(lab, h), HOSTS), strict=True))
+    print({host: score for host, (score, _) in scores.items()})
+    assert all(score >= 80 for score, _ in scores.values()), scores
+
+
+def test_ssh_audit_finds_no_failure_on_any_deployed_host(lab: Lab) -> None:
+    """ssh-audit (Debian's package, installed by make test) against every host's sshd as deployed."""
+    hosts = json.loads(lab.lab_command("status", "--instance", lab.instance, "--json").stdout)
+    for host in hosts:
+        audit = subprocess.run(
+            ["ssh-audit", "-n", host["mgmt_ip"]], capture_output=True, text=True, check=False, timeout=120
+        )
+        failures = [line for line in audit.stdout.splitlines() if "[fail]" in line]
+        assert audit.stdout and failures == [], f"{host['name']}: {failures or audit.stderr}"
