@@ -6,6 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,3 +37,27 @@ def running(
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def fetch(
+    url: str,
+    method: str = "GET",
+    data: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 15,
+    pause: float = 0.2,
+) -> tuple[int, dict[str, str], str]:
+    """One request to a stand-in on 127.0.0.1: (status, headers, body), an HTTP error's status included. Retries
+    only while nothing listens yet (until `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - 127.0.0.1 only
+                return response.status, dict(response.headers), response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(pause)

@@ -15,24 +15,14 @@ from pathlib import Path
 import pytest
 import standin_common as service  # the stand-in program's modules: pythonpath in pyproject
 import standin_logstash
-from standin_process import free_port, running
+from standin_process import fetch, free_port, running
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "tests" / "standins" / "program" / "service.py"
 
 
 def get(url: str, timeout: float = 15) -> tuple[int, dict[str, str], str]:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - 127.0.0.1 only
-                return response.status, dict(response.headers), response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, dict(exc.headers), exc.read().decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    return fetch(url, timeout=timeout)
 
 
 def test_elasticsearch_answers_where_its_yml_says(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ program run as a local process on 127.0.0.1, its JENKINS_HOME, plugins and JCasC
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import socket
@@ -142,22 +143,10 @@ def call(
 ) -> tuple[int, dict[str, str], str]:
     """One request; retries only while nothing listens yet."""
     data = urllib.parse.urlencode(form).encode() if form is not None else (b"" if method == "POST" else None)
-    deadline = time.monotonic() + 15
-    while True:
-        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - 127.0.0.1 only
-        if auth:
-            import base64
-
-            request.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - 127.0.0.1 only
-                return response.status, dict(response.headers), response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, dict(exc.headers), exc.read().decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    headers = {}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    return standin_process.fetch(url, method, data, headers, pause=0.1)
 
 
 def settled_login(bed: Bed, timeout: float = 10) -> tuple[int, dict[str, str], str]:
