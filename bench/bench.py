@@ -39,7 +39,7 @@ from alur import images, lab, podman  # noqa: E402
 
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 # What "Ansible's defaults" still needs to run this project at all.
-DEFAULTS_CFG = "[defaults]\nroles_path = {roles}\nhost_key_checking = True\n"
+DEFAULTS_CFG = "[defaults]\nroles_path = {roles}\ncollections_path = {collections}\nhost_key_checking = True\n"
 
 
 @dataclass
@@ -111,7 +111,7 @@ def base_run(inventory: Path, repeats: int, figures: list[Figure], count: int, f
     if count != 4:
         return
     defaults = folder / "ansible-defaults.cfg"
-    defaults.write_text(DEFAULTS_CFG.format(roles=ROOT / "roles"))
+    defaults.write_text(DEFAULTS_CFG.format(roles=ROOT / "roles", collections=ROOT / "collections"))
     plain = Figure("  same, Ansible's defaults", count)
     wrapper = Figure("  same, through alur deploy", count)
     deploy = [str(BIN / "alur"), "deploy", "-i", str(inventory), "--skip-check", "--tags", "network,common", "--plain"]
