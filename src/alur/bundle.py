@@ -779,19 +779,13 @@ def elastic_download(
 
 
 def read_lockfile(path: Path) -> dict[str, str]:
-    """`id:version` per line; `#` starts a comment. The lockfile format the jenkins role reads too."""
-    pins: dict[str, str] = {}
-    for number, raw in enumerate(path.read_text().splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        match = re.fullmatch(r"([A-Za-z0-9_.-]+):(\S+)", line)
-        if not match:
-            raise BundleError(f"{path}:{number}: expected id:version, got {raw.strip()!r}")
-        if match.group(1) in pins:
-            raise BundleError(f"{path}:{number}: {match.group(1)} is listed twice")
-        pins[match.group(1)] = match.group(2)
-    return pins
+    """The plugin lockfile as {id: version}, read by the parser the jenkins role uses (alur.site)."""
+    from ansible_collections.alur.site.plugins.module_utils import lockfile
+
+    try:
+        return lockfile.pins(path.read_text(), str(path))
+    except lockfile.LockfileError as error:
+        raise BundleError(str(error)) from error
 
 
 def resolve_plugins(pins: dict[str, str], catalog: dict[str, Any], core: str) -> tuple[dict[str, str], list[str]]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import ipaddress
 import json
 import re
 import sys
@@ -33,6 +32,7 @@ from types import ModuleType
 from typing import Any
 
 import yaml
+from ansible_collections.alur.site.plugins.module_utils import addresses as site_addresses
 
 from alur import preflight
 from alur.exitcodes import ExitCode
@@ -266,26 +266,13 @@ def interfaces_by_host(inventory: Inventory) -> dict[str, list[dict[str, Any]]]:
     return result
 
 
-def _addresses(interface: Mapping[str, Any]) -> list[str]:
-    found = []
-    for entry in interface.get("addresses") or []:
-        text = entry.get("address") if isinstance(entry, Mapping) else entry
-        if not text:
-            continue
-        try:
-            found.append(str(ipaddress.ip_interface(str(text)).ip))
-        except ValueError:
-            continue
-    return found
-
-
 def duplicate_addresses(interfaces: Mapping[str, list[dict[str, Any]]]) -> list[Finding]:
     """The same static address on two interfaces, anywhere in the inventory."""
     owners: dict[str, list[str]] = {}
     for host, items in interfaces.items():
         for interface in items:
-            for address in _addresses(interface):
-                owners.setdefault(address, []).append(f"{host}/{interface.get('name', '?')}")
+            for listed in site_addresses.interface_addresses(interface):
+                owners.setdefault(str(listed), []).append(f"{host}/{interface.get('name', '?')}")
     findings = []
     for address, where in sorted(owners.items()):
         if len(where) > 1:

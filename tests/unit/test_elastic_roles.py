@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).parent))  # the shared test helpers (pytest runs with importlib)
 from alur_project import load_file
+from ansible_collections.alur.site.plugins.module_utils import addresses
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("elasticstack", "elasticsearch", "logstash", "kibana", "filebeat")
+OVERRIDE = "elasticstack_host_address"
 
-
+# What only the Elastic roles need (the heap rule); addresses are alur.site's one rule.
 filters = load_file(
     ROOT / "roles" / "elasticstack" / "filter_plugins" / "elasticstack_filters.py", "alur_test_es_filters"
 )
@@ -31,6 +31,7 @@ filters = load_file(
 
 def test_address_comes_from_the_inventory_model_never_from_facts() -> None:
     host = {
+        "inventory_hostname": "logs",
         "ansible_host": "10.88.0.5",
         "ansible_default_ipv4": {"address": "10.88.0.5"},
         "network_interfaces": [
@@ -38,29 +39,53 @@ def test_address_comes_from_the_inventory_model_never_from_facts() -> None:
             {"name": "eth1", "addresses": ["fd10::5/64", {"address": "192.168.10.5", "netmask": "255.255.255.0"}]},
         ],
     }
-    assert filters.elasticstack_address(host) == "192.168.10.5", "IPv4 of a static interface first"
-    assert filters.elasticstack_address({**host, "elasticstack_host_address": "192.168.99.1"}) == "192.168.99.1"
-    assert filters.elasticstack_address({"ansible_host": "10.88.0.5"}) == "10.88.0.5", "until network_interfaces exists"
-    six = {"network_interfaces": [{"name": "eth1", "addresses": ["fd10::5/64"]}], "ansible_host": "10.88.0.5"}
-    assert filters.elasticstack_address(six) == "fd10::5"
+    assert addresses.peer_address(host, OVERRIDE) == "192.168.10.5", "IPv4 of a static interface first"
+    assert addresses.peer_address({**host, OVERRIDE: "192.168.99.1"}, OVERRIDE) == "192.168.99.1"
+    assert addresses.peer_address({"ansible_host": "10.88.0.5"}, OVERRIDE) == "10.88.0.5", "until the model exists"
+    six = {"network_interfaces": [{"name": "eth1", "addresses": ["fe80::5/64", "fd10::5/64"]}], "ansible_host": "x"}
+    assert addresses.peer_address(six, OVERRIDE) == "fd10::5", "never the link-local one"
 
 
-def test_firewall_sources_are_single_host_networks() -> None:
-    assert filters.elasticstack_cidrs(["192.168.10.21", "fd10::5", "192.168.10.21"]) == [
-        "192.168.10.21/32",
-        "fd10::5/128",
+def test_every_elastic_address_honours_the_override() -> None:
+    """Every place the Elastic roles ask for a host's address names elasticstack_host_address, so one override
+    moves the host's bind address, its certificate, its peers' URLs and their firewall rules together."""
+    call = re.compile(r"\|\s*alur\.site\.peer_address(?:es)?(\((?:[^()]|\([^()]*\))*\))?")
+    calls = [
+        (str(path.relative_to(ROOT)), match.group(0))
+        for role in ROLES
+        for path in sorted((ROOT / "roles" / role).rglob("*"))
+        if path.suffix in (".yml", ".j2")
+        for match in call.finditer(path.read_text())
     ]
-    assert filters.elasticstack_not_ip(["192.168.10.1", "logs.example.org"]) == ["logs.example.org"]
-    assert filters.elasticstack_not_ip_network(["10.0.0.0/8", "10.0.0.0/33", "x"]) == ["10.0.0.0/33", "x"]
+    assert len(calls) >= 8, calls
+    assert [c for c in calls if f"'{OVERRIDE}'" not in c[1]] == []
 
 
-def test_certificate_names_carry_the_address_and_each_name_once() -> None:
-    assert filters.elasticstack_san("192.168.10.5", ["logs", "logs", "logs.example.org"]) == [
+def test_status_checks_use_the_same_rule_and_override() -> None:
+    """`alur status` asks the host's variables (the context templates them) and falls back to the address it
+    reaches the host on (10.88.0.5 in Context)."""
+    from alur.service_checks import static_address
+
+    def address(variables: dict[str, Any], override: str | None = OVERRIDE) -> str:
+        return static_address(Context({}, variables), override)  # type: ignore[arg-type]
+
+    model = {"network_interfaces": [{"name": "eth1", "addresses": ["fe80::5/64", "fd10::5/64"]}]}
+    assert address(model) == "fd10::5"
+    assert address({**model, OVERRIDE: "192.168.99.1"}) == "192.168.99.1"
+    assert address({OVERRIDE: "192.168.99.1"}, None) == "10.88.0.5", "no override named: none used"
+    assert address({}) == "10.88.0.5"
+
+
+def test_firewall_sources_and_certificate_names() -> None:
+    assert addresses.host_cidrs(["192.168.10.21", "fd10::5", "192.168.10.21"]) == ["192.168.10.21/32", "fd10::5/128"]
+    assert addresses.not_ip(["192.168.10.1", "logs.example.org"]) == ["logs.example.org"]
+    assert addresses.invalid_networks(["10.0.0.0/8", "10.0.0.0/33", "x"]) == ["10.0.0.0/33", "x"]
+    assert addresses.subject_alt_names("192.168.10.5", ["logs", "logs", "logs.example.org"]) == [
         "IP:192.168.10.5",
         "DNS:logs",
         "DNS:logs.example.org",
     ]
-    assert filters.elasticstack_url_host("fd10::5") == "[fd10::5]"
+    assert addresses.url_host("fd10::5") == "[fd10::5]"
 
 
 @pytest.mark.parametrize(

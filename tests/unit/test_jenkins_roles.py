@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).parent))  # the shared test helpers (pytest runs with importlib)
 from alur_project import load_file
+from ansible_collections.alur.site.plugins.module_utils import addresses, lockfile
 
 ROOT = Path(__file__).resolve().parents[2]
 JENKINS = ROOT / "roles" / "jenkins"
 
 
+# The roles' own filters (what only they need); the shared rules are alur.site's module_utils.
 filters = load_file(JENKINS / "filter_plugins" / "jenkins_filters.py", "alur_test_jenkins_filters")
 proxy_filters = load_file(
     ROOT / "roles" / "nginx_proxy" / "filter_plugins" / "nginx_proxy_filters.py", "alur_test_nginx"
@@ -28,32 +28,15 @@ proxy_filters = load_file(
 plugins_module = load_file(JENKINS / "library" / "jenkins_plugins.py", "alur_test_jenkins_plugins")
 
 
-# --- the lockfile ------------------------------------------------------------------------------
-
-
-def test_lockfile_parses_ids_versions_and_comments() -> None:
-    text = "# top\nstructs:362.va_b_695ef4fdf9\n\njob-dsl:3732.v9a_c49a_61a_313  # why\n"
-    assert filters.lockfile(text) == [
-        {"id": "structs", "version": "362.va_b_695ef4fdf9"},
-        {"id": "job-dsl", "version": "3732.v9a_c49a_61a_313"},
-    ]
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [("structs\n", "plugins.lock:1: expected id:version"), ("a:1\nb:2\na:3\n", "plugins.lock:3: a is listed twice")],
-)
-def test_lockfile_errors_name_the_line(text: str, message: str) -> None:
-    with pytest.raises(filters.LockfileError, match=message):
-        filters.lockfile(text)
+# --- the lockfile (its format: tests/unit/test_site_addresses.py) -----------------------------
 
 
 def test_the_repository_lockfile_agrees_with_alur_bundle() -> None:
-    """The role and `alur bundle create` read the same file the same way."""
+    """The role (alur.site.plugin_lockfile) and `alur bundle create` read the same file the same way."""
     from alur.bundle import read_lockfile
 
     lock = JENKINS / "files" / "plugins.lock"
-    parsed = filters.lockfile(lock.read_text())
+    parsed = lockfile.parse(lock.read_text())
     assert {p["id"]: p["version"] for p in parsed} == read_lockfile(lock)
     ids = {p["id"] for p in parsed}
     # What JCasC and the example job use, and the plugins the war no longer bundles (vendor facts).
@@ -85,18 +68,15 @@ MODEL = [
 ]
 
 
-@pytest.mark.parametrize("static_address", [filters.static_address, proxy_filters.static_address])
-def test_static_address_prefers_the_models_ipv4(static_address: Any) -> None:
-    assert static_address(MODEL, "10.89.0.5") == "192.168.10.20"
-    assert static_address([{"name": "eth1", "addresses": ["fd00::20/64"]}], "x") == "fd00::20"
-    assert static_address([], "10.89.0.5") == "10.89.0.5", "no model yet: ansible_host"
-    assert static_address(None, "ci") == "ci"
-
-
-def test_url_host_brackets_ipv6() -> None:
-    assert filters.url_host("fd00::1") == "[fd00::1]"
-    assert filters.url_host("192.168.10.20") == "192.168.10.20"
-    assert filters.url_host("ci.example") == "ci.example"
+def test_the_controller_and_agents_are_reached_on_the_models_ipv4() -> None:
+    """jenkins and nginx_proxy name hosts by alur.site.peer_address on hostvars, without an override."""
+    ci = {"inventory_hostname": "ci", "ansible_host": "10.89.0.5", "network_interfaces": MODEL}
+    assert addresses.peer_address(ci) == "192.168.10.20"
+    six = {**ci, "network_interfaces": [{"name": "eth1", "addresses": ["fe80::20/64", "fd00::20/64"]}]}
+    assert addresses.peer_address(six) == "fd00::20"
+    assert addresses.peer_address({**ci, "network_interfaces": []}) == "10.89.0.5", "no model yet: ansible_host"
+    assert addresses.peer_address({"inventory_hostname": "ci"}) == "ci"
+    assert addresses.url_host(addresses.peer_address(six)) == "[fd00::20]"
 
 
 # --- nginx sites -------------------------------------------------------------------------------

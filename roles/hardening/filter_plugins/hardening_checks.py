@@ -1,20 +1,8 @@
-"""Checks the hardening role needs in Jinja: address lists, modes and capability sets."""
+"""Checks the hardening role needs in Jinja: modes and capability sets (address lists: `alur.site.invalid_networks`)."""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
-
-
-def hardening_invalid_networks(values: list[Any]) -> list[str]:
-    """The entries that are neither an IP address nor a CIDR network."""
-    bad = []
-    for value in values or []:
-        try:
-            ipaddress.ip_network(str(value), strict=False)
-        except ValueError:
-            bad.append(str(value))
-    return bad
 
 
 def hardening_tightened_mode(mode: str, most: str) -> str:
@@ -30,7 +18,6 @@ def hardening_has_capability(capability_set: str, number: int) -> bool:
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
-            "hardening_invalid_networks": hardening_invalid_networks,
             "hardening_tightened_mode": hardening_tightened_mode,
             "hardening_has_capability": hardening_has_capability,
         }

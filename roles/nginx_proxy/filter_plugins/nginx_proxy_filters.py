@@ -1,11 +1,10 @@
-"""Filters of the nginx_proxy role: a host's static address, and its sites checked and completed.
+"""Filters of the nginx_proxy role: its sites checked and completed (addresses: `alur.site.peer_address`).
 
 Standard library only, so the unit tests load this file by path without Ansible.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 
@@ -13,28 +12,6 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PATH = re.compile(r"^/([A-Za-z0-9._~-]+/)*$")
 _UPSTREAM = re.compile(r"^https?://[^/\s]+$")
 _SIZE = re.compile(r"^[0-9]+[kmgKMG]?$")
-
-
-def static_address(interfaces: Any, fallback: str) -> str:
-    """A host's static address from the network role's model (`network_interfaces`): the first IPv4
-    address of an interface that has one, else the first IPv6 one; `fallback` without a model."""
-    found: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
-    for iface in interfaces or []:
-        if not isinstance(iface, dict) or iface.get("method") in ("dhcp", "loopback"):
-            continue
-        for entry in iface.get("addresses") or []:
-            raw = entry.get("address") if isinstance(entry, dict) else entry
-            try:
-                address = ipaddress.ip_interface(str(raw)).ip
-            except ValueError:
-                continue
-            if not address.is_loopback and not address.is_link_local:
-                found.append(address)
-    for family in (4, 6):
-        for address in found:
-            if address.version == family:
-                return str(address)
-    return str(fallback)
 
 
 def sites(explicit: list[Any], published: list[Any], defaults: dict[str, Any]) -> list[dict[str, Any]]:
@@ -66,7 +43,4 @@ def sites(explicit: list[Any], published: list[Any], defaults: dict[str, Any]) -
 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {
-            "nginx_proxy_static_address": static_address,
-            "nginx_proxy_sites": sites,
-        }
+        return {"nginx_proxy_sites": sites}

@@ -6,10 +6,12 @@ CI stand-in label; a stand-in is named, never treated differently), and the stat
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Any
+from ansible_collections.alur.site.plugins.module_utils import addresses
+from ansible_collections.alur.site.plugins.module_utils.addresses import url_host
 
 from alur.status import ServiceContext
+
+__all__ = ["STANDIN_LABEL", "active", "package_version", "static_address", "url_host"]
 
 STANDIN_LABEL = " (CI stand-in)"
 
@@ -30,30 +32,10 @@ def package_version(context: ServiceContext, name: str) -> tuple[str | None, str
 
 
 def static_address(context: ServiceContext, override: str | None = None) -> str:
-    """The address the roles bind services to: the variable `override` names when set, else the first static
-    address of network_interfaces (IPv4 before IPv6), else the address Alur reaches the host on."""
-    if override and context.variables(override, None):
-        return str(context.variables(override, None))
-    found: list[Any] = []
-    for interface in context.variables("network_interfaces", None) or []:
-        if not isinstance(interface, dict) or interface.get("method", "static") != "static":
-            continue
-        for entry in interface.get("addresses") or []:
-            text = entry.get("address") if isinstance(entry, dict) else entry
-            try:
-                found.append(ipaddress.ip_interface(str(text)).ip)
-            except ValueError:
-                continue
-    for version in (4, 6):
-        for address in found:
-            if address.version == version:
-                return str(address)
-    return context.connection.address
-
-
-def url_host(address: str) -> str:
-    """An address as a URL's host part (IPv6 in brackets)."""
-    try:
-        return f"[{address}]" if ipaddress.ip_address(address).version == 6 else address
-    except ValueError:
-        return address
+    """The address the roles bind services to: the roles' own rule (`alur.site.peer_address`) on this host's
+    variables, with the variable `override` names as the per-host override, and the address Alur reaches the
+    host on as the fallback."""
+    names = [name for name in (override, "network_interfaces") if name]
+    host_vars = {name: context.variables(name, None) for name in names}
+    host_vars["ansible_host"] = context.connection.address
+    return addresses.peer_address(host_vars, override)

@@ -5,10 +5,11 @@ A host's peer address is, in order:
 
 1. an explicit override (the caller names the variable; the Elastic roles use `elasticstack_host_address`);
 2. the first IPv4 address of a static interface in `network_interfaces` (the network role's model), then the
-   first IPv6 one. Loopback, link-local (169.254.0.0/16, fe80::/10), multicast and unspecified addresses are
-   never candidates: a link-local address is valid on one link only, needs a zone index in every URL, and
-   cannot go into a certificate a peer on another link checks; loopback is not reachable from a peer.
-   Interfaces with method dhcp, manual or loopback have no static address to offer;
+   first IPv6 one, in model order. Loopback, link-local (169.254.0.0/16, fe80::/10), multicast and unspecified
+   addresses are never candidates: a link-local address is valid on one link only, needs a zone index in every
+   URL, and cannot go into a certificate a peer on another link checks; loopback is not reachable from a peer.
+   Only interfaces with method static (the model's default; `lo` defaults to loopback) count: dhcp, manual and
+   loopback interfaces have no address peers can rely on;
 3. `ansible_host`, then the inventory name, until the host has a network model.
 
 Facts (`ansible_default_ipv4`) are never used: on a host with a management and a service network they name
@@ -21,9 +22,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from typing import Any, Union
+from typing import Any
 
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 #: The interface methods whose addresses are static (the network role's default method is static).
 STATIC_METHODS = ("static",)
@@ -34,24 +35,38 @@ def usable(address: IPAddress) -> bool:
     return not (address.is_loopback or address.is_link_local or address.is_multicast or address.is_unspecified)
 
 
-def static_addresses(interfaces: Any) -> list[IPAddress]:
-    """The usable addresses of the static interfaces of a network model, in model order; entries that do not
-    parse are skipped (the network role refuses them with a message of its own)."""
+def interface_addresses(interface: Mapping[str, Any]) -> list[IPAddress]:
+    """Every address one interface of the network model lists (CIDR strings or {address, netmask} mappings), in
+    order, whatever its method; entries that do not parse are skipped (the network role refuses them with a
+    message of its own)."""
     found: list[IPAddress] = []
-    if not isinstance(interfaces, list):
-        return found
-    for interface in interfaces:
-        if not isinstance(interface, Mapping) or interface.get("method", "static") not in STATIC_METHODS:
+    for entry in interface.get("addresses") or []:
+        text = entry.get("address") if isinstance(entry, Mapping) else entry
+        if not text:
             continue
-        for entry in interface.get("addresses") or []:
-            text = entry.get("address") if isinstance(entry, Mapping) else entry
-            try:
-                address = ipaddress.ip_interface(str(text)).ip
-            except ValueError:
-                continue
-            if usable(address):
-                found.append(address)
+        try:
+            found.append(ipaddress.ip_interface(str(text)).ip)
+        except ValueError:
+            continue
     return found
+
+
+def _method(interface: Mapping[str, Any]) -> str:
+    # The network model's defaults: lo is the loopback, every other interface is static.
+    return str(interface.get("method") or ("loopback" if interface.get("name") == "lo" else "static"))
+
+
+def static_addresses(interfaces: Any) -> list[IPAddress]:
+    """The usable addresses of the static interfaces of a network model, in model order."""
+    if not isinstance(interfaces, list):
+        return []
+    return [
+        address
+        for interface in interfaces
+        if isinstance(interface, Mapping) and _method(interface) in STATIC_METHODS
+        for address in interface_addresses(interface)
+        if usable(address)
+    ]
 
 
 def peer_address(host_vars: Mapping[str, Any], override: str | None = None) -> str:
