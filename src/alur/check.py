@@ -7,7 +7,7 @@ Offline rules (no host contacted):
   site.yml runs first (playbooks/validate.yml), run here offline (alur_validate_offline, connection
   local), so alur check and ansible-playbook site.yml refuse the same inputs with the same messages;
 - cross-host rules: duplicate SSH endpoints and addresses, the network model's rules (gateway inside
-  its subnet, ...) from roles/network/filter_plugins/network_model.py when that role is present,
+  its subnet, ...) from the alur.site collection's network model (the rules the network role runs),
   groups whose peer group is empty (Filebeat without Logstash, ...);
 - secrets: present, or generatable (a vault password to store the generated value encrypted);
 - sizes: JVM heaps against the host's memory (from the preflight, else from Ansible's fact cache);
@@ -19,27 +19,24 @@ the repositories it will install from (vendor or mirror).
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import re
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import yaml
 from ansible_collections.alur.site.plugins.module_utils import addresses as site_addresses
+from ansible_collections.alur.site.plugins.module_utils.network import validate as network_model
 
 from alur import preflight
 from alur.exitcodes import ExitCode
 from alur.findings import Finding
 from alur.inventory import Inventory, Undetermined
 
-NETWORK_MODEL = Path("roles/network/filter_plugins/network_model.py")
 VALIDATE_PLAY = "playbooks/validate.yml"
 # Its last task fails the hosts that passed when another did not: the cause is already reported.
 VALIDATE_STOP_TASK = "Stop every host when any host failed its checks"
@@ -285,46 +282,13 @@ def duplicate_addresses(interfaces: Mapping[str, list[dict[str, Any]]]) -> list[
     return findings
 
 
-def load_network_model(project: Path) -> ModuleType | None:
-    """The network role's model (loaded by path: it lives in the role, not in this package)."""
-    path = project / NETWORK_MODEL
-    if not path.is_file():
-        return None
-    spec = importlib.util.spec_from_file_location("alur_network_model", path)
-    if spec is None or spec.loader is None:
-        return None
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look their module up in sys.modules while the module body runs.
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[spec.name]
-        raise
-    return module
-
-
 def network_rules(inventory: Inventory) -> list[Finding]:
+    """The network model's rules over the whole inventory (the role checks only the hosts of its play)."""
     interfaces = interfaces_by_host(inventory)
-    try:
-        model = load_network_model(inventory.project)
-    except Exception as exc:
-        return [Finding("error", None, f"cannot load {NETWORK_MODEL}: {exc}", "network")]
-    if model is None or not hasattr(model, "validate_inventory"):
-        notes = [
-            Finding(
-                "note",
-                None,
-                f"network model checks (gateway in subnet, ...) skipped: {NETWORK_MODEL} not found",
-                "network",
-            )
-        ]
-        return notes + duplicate_addresses(interfaces)
     if not interfaces:
         return []
-    validate: Callable[[dict[str, list[dict[str, Any]]]], list[str]] = model.validate_inventory
     findings = []
-    for line in validate(interfaces):
+    for line in network_model.validate_inventory(interfaces):
         host, sep, rest = str(line).partition(": ")
         findings.append(Finding("error", host if sep else None, rest if sep else str(line), "network"))
     return findings

@@ -119,54 +119,25 @@ def test_two_hosts_on_one_ssh_endpoint(tmp_path: Path) -> None:
     ]
 
 
-def test_without_the_network_model_duplicates_are_still_found_and_a_note_says_what_is_skipped(tmp_path: Path) -> None:
+def test_an_address_on_two_hosts_is_a_network_error(tmp_path: Path) -> None:
     interfaces = {
         "h1": {"network_interfaces": [{"name": "eth1", "addresses": ["192.168.10.5/24"]}]},
         "h2": {"network_interfaces": [{"name": "eth1", "addresses": [{"address": "192.168.10.5/24"}]}]},
     }
     project, inventory = make_project(tmp_path, host_vars=interfaces)
     report = check.run_check(load(project, inventory), offline=True)
-    assert "h1: eth1: address 192.168.10.5 is also used by h2/eth1" in lines(report, "duplicates")
-    assert any("network_model.py not found" in f.cause for f in report.of("note"))
+    assert "h2: eth1: addresses[0]: 192.168.10.5 is already used by h1 eth1" in lines(report, "network")
+    assert not [f for f in report.of("note") if f.code == "network"]
 
 
-def test_the_network_roles_model_is_loaded_by_path_and_its_errors_reported(tmp_path: Path) -> None:
-    project, inventory = make_project(
-        tmp_path, host_vars={"h1": {"network_interfaces": [{"name": "eth1", "gateway": "10.0.0.1"}]}}
-    )
-    model = project / check.NETWORK_MODEL
-    model.parent.mkdir(parents=True)
-    model.write_text(
-        textwrap.dedent(
-            """
-            from dataclasses import dataclass
+def test_the_network_rules_are_the_collections_the_role_runs() -> None:
+    # One module: the role's play-wide check (alur.site.network_inventory_errors) wraps this same code.
+    from ansible_collections.alur.site.plugins.module_utils.network import validate
 
-            @dataclass
-            class Seen:
-                host: str
-
-            def validate_inventory(interfaces_by_host):
-                return [f"{Seen(h).host}: {i['name']}: gateway: {i['gateway']} is outside every subnet"
-                        for h, items in interfaces_by_host.items() for i in items]
-            """
-        )
-    )
-    report = check.run_check(load(project, inventory), offline=True)
-    assert lines(report, "network") == ["h1: eth1: gateway: 10.0.0.1 is outside every subnet"]
-    assert not any("network_model.py not found" in f.cause for f in report.findings)
+    assert check.network_model is validate
 
 
-def test_a_broken_network_model_is_one_error(tmp_path: Path) -> None:
-    project, inventory = make_project(tmp_path)
-    model = project / check.NETWORK_MODEL
-    model.parent.mkdir(parents=True)
-    model.write_text("raise RuntimeError('half written')\n")
-    report = check.run_check(load(project, inventory), offline=True)
-    assert lines(report, "network") == [f"cannot load {check.NETWORK_MODEL}: half written"]
-
-
-@pytest.mark.skipif(not (ROOT / check.NETWORK_MODEL).is_file(), reason="the network role is not in this checkout")
-def test_the_projects_own_network_model_rejects_a_gateway_outside_its_subnet(tmp_path: Path) -> None:
+def test_the_network_model_rejects_a_gateway_outside_its_subnet(tmp_path: Path) -> None:
     project, inventory = make_project(
         tmp_path,
         host_vars={
@@ -177,9 +148,6 @@ def test_the_projects_own_network_model_rejects_a_gateway_outside_its_subnet(tmp
             }
         },
     )
-    model = project / check.NETWORK_MODEL
-    model.parent.mkdir(parents=True)
-    model.write_text((ROOT / check.NETWORK_MODEL).read_text())
     report = check.run_check(load(project, inventory), offline=True)
     network = [f for f in report.errors if f.code == "network"]
     assert network and all(f.host == "h1" for f in network)
@@ -298,9 +266,10 @@ def test_limit_selects_the_hosts_checked_and_probed(tmp_path: Path) -> None:
 
 def with_artifact_defaults(project: Path) -> None:
     """The repositories' URLs come from the artifacts role's defaults, as in the real project."""
-    target = project / check.ARTIFACT_DEFAULTS
+    defaults = Path("roles/artifacts/defaults/main.yml")
+    target = project / defaults
     target.parent.mkdir(parents=True)
-    target.write_text((ROOT / check.ARTIFACT_DEFAULTS).read_text())
+    target.write_text((ROOT / defaults).read_text())
 
 
 def vendor_plays(groups: dict[str, list[str]]) -> list[dict[str, object]]:
@@ -359,7 +328,7 @@ def test_unreachable_repositories_stop_the_check_in_one_line_naming_the_bundle_w
         "app2, ci; "
         "pkg.jenkins.io:443 (the Jenkins apt repository) from ci. Deploy from a bundle: `alur bundle create --out DIR "
         "-i INVENTORY` on a machine that reaches them, then `alur lab up --bundle DIR` (the lab) or set "
-        "alur_artifact_source: bundle and alur_bundle_dir: DIR"
+        "artifacts_source: bundle and artifacts_bundle_dir: DIR"
     ]
     assert report.exit_code() == ExitCode.INVALID_INPUT
 
@@ -412,8 +381,8 @@ def test_a_stand_in_bundle_needs_an_explicit_yes(tmp_path: Path) -> None:
     vendor_roles(project, groups)
     report = check.run_check(load(project, inventory), offline=True)
     assert lines(report, "bundle") == [
-        "app1: alur_artifact_source is bundle but alur_bundle_dir is not set: make one with `alur bundle create`",
-        f"logs: bundle {bundle} holds CI stand-in packages, not the vendors' products; set alur_allow_standins: true "
+        "app1: artifacts_source is bundle but artifacts_bundle_dir is not set: make one with `alur bundle create`",
+        f"logs: bundle {bundle} holds CI stand-in packages, not the vendors' products; set artifacts_allow_standins: true "
         "only to test the roles with them",
     ]
 

@@ -1,4 +1,5 @@
-"""The network role's model: what it rejects (and says), what it accepts, and the stanzas it renders.
+"""The network model (alur.site's module_utils/network): what it rejects (and says), what it accepts, and the
+stanzas it renders.
 
 BAD_MODELS is also run against real hosts by tests/integration/test_network_bad_input.py.
 """
@@ -6,27 +7,14 @@ BAD_MODELS is also run against real hosts by tests/integration/test_network_bad_
 from __future__ import annotations
 
 import copy
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).parent))  # the shared test helpers (pytest runs with importlib)
-from alur_project import load_file
+from ansible_collections.alur.site.plugins.module_utils.network import render, validate
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL_FILE = ROOT / "roles" / "network" / "filter_plugins" / "network_model.py"
-
-
-def load_model() -> ModuleType:
-    """Load the model the way `alur check` does: by path, on its own."""
-    return load_file(MODEL_FILE, "alur_network_model_under_test")
-
-
-model = load_model()
 
 # Two hosts, a and b, on 192.168.60.0/24. b's model is valid in every case (and differs from
 # what the integration test converges first), so a run that got past validation would change b.
@@ -228,7 +216,7 @@ BAD_MODELS = [
 
 @pytest.mark.parametrize(("models", "message"), BAD_MODELS)
 def test_bad_model_is_rejected_with_its_message(models: dict[str, Any], message: str) -> None:
-    errors = model.validate_inventory(copy.deepcopy(models))
+    errors = validate.validate_inventory(copy.deepcopy(models))
     assert message in errors, "\n".join(errors)
 
 
@@ -240,17 +228,17 @@ def test_there_are_at_least_twenty_bad_models() -> None:
 def test_every_error_names_host_interface_and_field() -> None:
     for param in BAD_MODELS:
         models, _ = param.values
-        for error in model.validate_inventory(copy.deepcopy(models)):
+        for error in validate.validate_inventory(copy.deepcopy(models)):
             host, interface, field, what = error.split(": ", 3)
             assert host in models and interface and field and what
 
 
 def test_the_good_models_pass() -> None:
-    assert model.validate_inventory({"a": GOOD_A, "b": GOOD_B}) == []
+    assert validate.validate_inventory({"a": GOOD_A, "b": GOOD_B}) == []
 
 
 def test_hosts_without_a_model_are_not_managed() -> None:
-    assert model.validate_inventory({"a": None, "b": [], "c": GOOD_A}) == []
+    assert validate.validate_inventory({"a": None, "b": [], "c": GOOD_A}) == []
 
 
 def test_a_rich_valid_model_passes() -> None:
@@ -277,11 +265,11 @@ def test_a_rich_valid_model_passes() -> None:
         },
         {"name": "br0.70", "type": "vlan", "link": "br0", "vlan_id": 70, "addresses": ["10.70.0.20/24"]},
     ]
-    assert model.validate_inventory({"srv": host}) == []
+    assert validate.validate_inventory({"srv": host}) == []
 
 
 def test_classic_stanza_is_rendered_with_all_four_lines() -> None:
-    rendered = model.stanzas(
+    rendered = render.stanzas(
         {
             "name": "eth1",
             "addresses": ["192.168.10.20/24", "192.168.10.21/24", "fd00::20/64"],
@@ -316,22 +304,22 @@ def test_classic_stanza_is_rendered_with_all_four_lines() -> None:
 
 
 def test_bridge_bond_and_vlan_lines() -> None:
-    bridge = model.stanzas({"name": "br0", "type": "bridge", "ports": [], "method": "manual"})
+    bridge = render.stanzas({"name": "br0", "type": "bridge", "ports": [], "method": "manual"})
     assert bridge["stanzas"][0]["options"] == [["bridge_ports", "none"], ["bridge_stp", "off"]]
-    bond = model.stanzas({"name": "bond0", "type": "bond", "slaves": ["eth1", "eth2"], "method": "manual"})
+    bond = render.stanzas({"name": "bond0", "type": "bond", "slaves": ["eth1", "eth2"], "method": "manual"})
     assert ["bond-slaves", "eth1 eth2"] in bond["stanzas"][0]["options"]
     assert ["bond-mode", "active-backup"] in bond["stanzas"][0]["options"]
-    vlan = model.stanzas({"name": "eth1.70", "type": "vlan", "link": "eth1", "vlan_id": 70, "method": "manual"})
+    vlan = render.stanzas({"name": "eth1.70", "type": "vlan", "link": "eth1", "vlan_id": 70, "method": "manual"})
     assert vlan["stanzas"][0]["options"] == [["vlan-raw-device", "eth1"]]
 
 
 def test_rendering_refuses_an_unvalidated_model() -> None:
     with pytest.raises(ValueError, match="gateway"):
-        model.stanzas({"name": "eth1", "addresses": ["192.168.10.20/24"], "gateway": "10.0.0.1"})
+        render.stanzas({"name": "eth1", "addresses": ["192.168.10.20/24"], "gateway": "10.0.0.1"})
 
 
 def test_resolver_merges_in_order_and_keeps_three() -> None:
-    resolver = model.resolver(
+    resolver = render.resolver(
         [
             {"name": "eth1", "addresses": ["192.168.10.20/24"], "dns_nameservers": ["192.168.10.1", "192.168.10.2"]},
             {
@@ -346,13 +334,13 @@ def test_resolver_merges_in_order_and_keeps_three() -> None:
 
 
 def test_packages_follow_the_model() -> None:
-    assert model.packages(GOOD_A, "dhcpcd-base") == ["ifupdown"]
+    assert render.packages(GOOD_A, "dhcpcd-base") == ["ifupdown"]
     rich = [
         {"name": "eth1", "method": "dhcp"},
         {"name": "eth2", "method": "manual"},
         {"name": "br0", "type": "bridge", "ports": ["eth2"], "method": "manual"},
     ]
-    assert model.packages(rich, "isc-dhcp-client") == ["ifupdown", "bridge-utils", "isc-dhcp-client"]
+    assert render.packages(rich, "isc-dhcp-client") == ["ifupdown", "bridge-utils", "isc-dhcp-client"]
 
 
 def test_inventory_errors_prefers_the_model_each_host_published() -> None:
@@ -361,7 +349,7 @@ def test_inventory_errors_prefers_the_model_each_host_published() -> None:
         "b": {"network_interfaces": GOOD_A},
         "c": {},
     }
-    assert model.inventory_errors(hostvars, ["a", "b", "c"]) == [
+    assert validate.inventory_errors(hostvars, ["a", "b", "c"]) == [
         "b: eth1: addresses[0]: 192.168.60.10 is already used by a eth1"
     ]
 
@@ -372,7 +360,7 @@ def test_lab_inventory_models_are_valid_and_static() -> None:
         p.stem: (yaml.safe_load(p.read_text()) or {}).get("network_interfaces") for p in sorted(host_vars.glob("*.yml"))
     }
     assert {"app1", "app2", "ci", "logs"} <= {host for host, model in models.items() if model}
-    assert model.validate_inventory(models) == []
+    assert validate.validate_inventory(models) == []
     for interfaces in models.values():
         assert [i["name"] for i in interfaces or []] in ([], ["eth1"]), "eth0 (management) stays podman's"
         assert all(i.get("gateway") is None and not i.get("dns_nameservers") for i in interfaces or [])
@@ -381,4 +369,4 @@ def test_lab_inventory_models_are_valid_and_static() -> None:
 def test_molecule_models_are_valid() -> None:
     scenario = yaml.safe_load((ROOT / "molecule" / "network" / "molecule.yml").read_text())
     host_vars = scenario["provisioner"]["inventory"]["host_vars"]
-    assert model.validate_inventory({h: v["network_interfaces"] for h, v in host_vars.items()}) == []
+    assert validate.validate_inventory({h: v["network_interfaces"] for h, v in host_vars.items()}) == []

@@ -186,3 +186,19 @@ def test_reconnect_follows_a_moved_management_address(tree: Path, monkeypatch: p
     assert helper.reconnect_address("10.0.0.1", None, ["eth1"], new) == "10.0.0.1", "eth2 is not bounced"
     assert helper.reconnect_address("10.89.0.5", None, ["eth2"], new) == "10.89.0.5", "eth0 is not touched"
     assert helper.reconnect_address("10.0.0.1", "10.0.0.77", ["eth2"], new) == "10.0.0.77"
+
+
+def test_what_ifupdown_apply_stages_is_what_the_helper_installs(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ansible_collections.alur.site.plugins.module_utils.network import files
+
+    wanted = files.wanted_files(
+        MAIN, {"alur-eth1": "auto eth1\niface eth1 inet manual\n    mtu 1400\n", "alur-br0": BR0}
+    )
+    changed = [c.path for c in files.compare(wanted, files.read_live(tree)) if c.content_differs]
+    files.stage(tree / "var/lib/alur-network/staged", wanted)
+    helper = load(tree, monkeypatch)
+    # The module and the helper agree on what changes: eth1 differs, eth2 is no longer wanted.
+    assert changed == ["/etc/network/interfaces.d/alur-eth1", "/etc/network/interfaces.d/alur-eth2"]
+    assert helper.file_changes() == [str(tree / path.lstrip("/")) for path in changed]
+    helper.install_staged()
+    assert not [c for c in files.compare(wanted, files.read_live(tree)) if c.content_differs]
