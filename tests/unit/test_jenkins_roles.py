@@ -237,41 +237,6 @@ def test_manifest_continuation_lines_are_joined(tmp_path: Path) -> None:
     assert plugins_module.identity(str(path)) == ("bouncycastle-api", long_version)
 
 
-# --- the vault-backed secret lookup ------------------------------------------------------------
-
-
-def test_vault_secret_is_generated_once_and_stored_encrypted(tmp_path: Path) -> None:
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.parsing.vault import VaultSecret
-
-    lookup_module = load_file(JENKINS / "lookup_plugins" / "jenkins_vault_secret.py", "alur_test_vault_secret")
-    loader = DataLoader()
-    loader.set_vault_secrets([("default", VaultSecret(b"test-vault-password"))])
-    lookup = lookup_module.LookupModule(loader=loader)
-    path = tmp_path / "secrets" / "ci" / "jenkins_admin_password.vault"
-    (first,) = lookup.run([str(path)], variables={})
-    assert len(first) == 32 and first.isalnum()
-    assert path.read_text().startswith("$ANSIBLE_VAULT;1.1;AES256")
-    assert first not in path.read_text()
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
-    assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
-    assert lookup.run([str(path)], variables={}) == [first], "a second run reads the stored value"
-
-
-def test_vault_secret_refuses_to_store_without_a_vault_password(tmp_path: Path) -> None:
-    from ansible.errors import AnsibleError
-    from ansible.parsing.dataloader import DataLoader
-
-    lookup_module = load_file(JENKINS / "lookup_plugins" / "jenkins_vault_secret.py", "alur_test_vault_secret")
-    lookup = lookup_module.LookupModule(loader=DataLoader())
-    path = tmp_path / "secret.vault"
-    with pytest.raises(AnsibleError, match="jenkins_admin_password is not set and cannot be generated"):
-        lookup.run([str(path)], variables={}, name="jenkins_admin_password")
-    assert not path.exists()
-    assert lookup.run([str(path)], variables={}, write=False)[0], "--check: a throw-away value, nothing written"
-    assert not path.exists()
-
-
 # --- alur status -------------------------------------------------------------------------------
 
 
