@@ -108,10 +108,10 @@ EXAMPLES = r"""
 RETURN = r"""
 state:
   description:
-    - C(unchanged) (every file as wanted), C(attributes) (owner or mode set, nothing else),
-      C(planned) (check mode; a change would start), C(installed) (only comments changed: the files were
-      replaced and no interface bounced), C(applying) (the change is being applied and waits for the
-      confirmation).
+    - C(unchanged) when every file is as wanted; C(attributes) when only owner or mode were set.
+    - C(planned) in check mode when a change would start.
+    - C(installed) when only comments changed, so the files were replaced and no interface bounced.
+    - C(applying) when the change is being applied and waits for the confirmation.
   returned: always
   type: str
   sample: applying
