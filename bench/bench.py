@@ -26,16 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from png import plot  # bench/png.py: a script's own folder is on its path
+
+from alur import images, lab, podman
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
-sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT / "tests" / "standins"))
-
-from png import plot  # noqa: E402
-
-from alur import images, lab, podman  # noqa: E402
 
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 # What "Ansible's defaults" still needs to run this project at all.
@@ -124,9 +121,11 @@ def base_run(inventory: Path, repeats: int, figures: list[Figure], count: int, f
 
 
 def site_run(repeats: int, figures: list[Figure], folder: Path) -> None:
-    import build  # tests/standins/build.py
-
-    bundle = build.ensure_bundle()
+    # The stand-in builder run as the program it is, as the Molecule scenarios run it; it prints the bundle's path.
+    builder = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "standins" / "build.py")], capture_output=True, text=True, check=True
+    )
+    bundle = Path(builder.stdout.strip().splitlines()[-1])
     instance = "bench-site"
     inventory = folder / "site"
     shutil.copytree(ROOT / "inventory" / "lab", inventory, ignore=shutil.ignore_patterns("zz-*", ".secrets", ".pki"))

@@ -38,16 +38,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import build as standins  # tests/standins/build.py (pyproject's pytest pythonpath)
 import pytest
 import yaml
+from alur_screenshot import render  # tests/e2e/alur_screenshot.py
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT / "tests" / "standins"))
-import build as standins  # noqa: E402 - tests/standins/build.py
-
-sys.path.insert(0, str(Path(__file__).parent))
-from alur_screenshot import render  # noqa: E402 - tests/e2e/alur_screenshot.py
 
 HOSTS = ("app1", "app2", "ci", "logs")
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)

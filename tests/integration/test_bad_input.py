@@ -1,6 +1,6 @@
 """Bad values for the late roles against real hosts: site.yml stops in its validate play, and no host changes.
 
-The cases come from tests/unit/test_check.py's BAD_INPUTS, where `alur check --offline` refuses every one of
+The cases are tests/unit/cases_check.py's BAD_INPUTS, where `alur check --offline` refuses every one of
 them; here each chosen case runs the whole site.yml against two fresh hosts (Debian 13 and 12) that hold every
 group between them. Nothing has been applied to them yet, so any play that ran past the validation (network,
 common, ...) would change their files; the last test shows the same hosts do change once the value is good.
@@ -8,21 +8,18 @@ common, ...) would change their files; the last test shows the same hosts do cha
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from cases_check import BAD_INPUTS
+from lab_hosts import BIN, ROOT, LabUp, run
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 GROUPS = {"a": ["jenkins", "elasticsearch", "logstash", "kibana"], "b": ["jenkins_agents", "filebeat"]}
 ADDRESSES = {"a": "192.168.61.10/24", "b": "192.168.61.11/24"}
 # One case per role, and the ways an operator narrows a run: the validate play runs whatever the tags, for the
@@ -40,20 +37,7 @@ CHOSEN = {
 pytestmark = pytest.mark.containers
 
 
-def _unit_cases() -> Any:
-    spec = importlib.util.spec_from_file_location("check_cases", ROOT / "tests/unit/test_check.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-CASES = {case[0]: case for case in _unit_cases().BAD_INPUTS}
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(args), capture_output=True, text=True, check=False, cwd=ROOT, env=env)
+CASES = {case[0]: case for case in BAD_INPUTS}
 
 
 @dataclass
@@ -119,46 +103,13 @@ def failures(report: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, containers_ready: None) -> Iterator[Lab]:
-    instance = f"bi{os.environ['ALUR_RUN_ID']}"
-    platforms = [{"name": "a", "release": "13"}, {"name": "b", "release": "12"}]
-    up = run(
-        str(BIN / "alur"),
-        "lab",
-        "up",
-        "--json",
-        "--instance",
-        instance,
-        "--platforms-json",
-        json.dumps(platforms),
-        "--owner-pid",
-        os.environ["ALUR_OWNER_PID"],
-    )
-    assert up.returncode == 0, up.stderr
-    try:
-        folder = tmp_path_factory.mktemp("bad-input-site")
-        inventory = folder / "inventory"
-        (inventory / "host_vars").mkdir(parents=True)
-        (folder / "pw").write_text("vault-pass\n")  # the roles would generate the secrets
-        state = ROOT / ".alur" / "labs" / instance
-        made = json.loads(up.stdout)
-        hosts = {
-            "all": {
-                "vars": {
-                    "ansible_user": "alur",
-                    "ansible_ssh_private_key_file": str(state / "id_ed25519"),
-                    "ansible_ssh_common_args": f"-o UserKnownHostsFile={state / 'known_hosts'} "
-                    "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes",
-                    "alur_artifact_source": "upstream",
-                },
-                "hosts": {h["instance"]: {"ansible_host": h["address"]} for h in made},
-            }
-        }
-        (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
-        assert sorted(h["instance"] for h in made) == sorted(GROUPS)
-        yield Lab(instance, inventory, {name: name for name in GROUPS})
-    finally:
-        run(str(BIN / "alur"), "lab", "down", "--instance", instance)
+def lab(two_hosts: LabUp, tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    hosts = two_hosts("bi")
+    folder = tmp_path_factory.mktemp("bad-input-site")
+    (folder / "pw").write_text("vault-pass\n")  # the roles would generate the secrets
+    inventory = hosts.write_inventory(folder / "inventory", alur_artifact_source="upstream")
+    (inventory / "host_vars").mkdir()
+    return Lab(hosts.instance, inventory, {name: name for name in GROUPS})
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Bad network models against real hosts: each is rejected with its message, and no host changes.
 
-Every case of tests/unit/test_network_model.py's BAD_MODELS runs the real playbook against two
+Every case of tests/unit/cases_network_model.py's BAD_MODELS runs the real playbook against two
 real hosts (Debian 13 and 12). Host b's model is valid in every case and differs from what b
 has, so a run that slipped past validation would change b; the last test proves it would.
 """
@@ -8,21 +8,18 @@ has, so a run that slipped past validation would change b; the last test proves 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import subprocess
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cases_network_model as CASES
 import pytest
 import yaml
+from lab_hosts import BIN, LabUp, run
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 HOSTS = ("a", "b")
 BASELINE = {
     "a": [{"name": "eth1", "addresses": ["192.168.60.10/24"]}],
@@ -30,21 +27,6 @@ BASELINE = {
 }
 
 pytestmark = pytest.mark.containers
-
-
-def _cases() -> Any:
-    spec = importlib.util.spec_from_file_location("network_model_cases", ROOT / "tests/unit/test_network_model.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CASES = _cases()
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(args), capture_output=True, text=True, check=False, cwd=ROOT, env=env)
 
 
 @dataclass
@@ -92,41 +74,11 @@ def messages(report: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, containers_ready: None) -> Iterator[Lab]:
-    instance = f"nb{os.environ['ALUR_RUN_ID']}"
-    platforms = [{"name": "a", "release": "13"}, {"name": "b", "release": "12"}]
-    up = run(
-        str(BIN / "alur"),
-        "lab",
-        "up",
-        "--json",
-        "--instance",
-        instance,
-        "--platforms-json",
-        json.dumps(platforms),
-        "--owner-pid",
-        os.environ["ALUR_OWNER_PID"],
-    )
-    assert up.returncode == 0, up.stderr
-    try:
-        folder = tmp_path_factory.mktemp("bad-input")
-        (folder / "host_vars").mkdir()
-        state = ROOT / ".alur" / "labs" / instance
-        hosts = {
-            "all": {
-                "vars": {
-                    "ansible_user": "alur",
-                    "ansible_ssh_private_key_file": str(state / "id_ed25519"),
-                    "ansible_ssh_common_args": f"-o UserKnownHostsFile={state / 'known_hosts'} "
-                    "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes",
-                },
-                "hosts": {h["instance"]: {"ansible_host": h["address"]} for h in json.loads(up.stdout)},
-            }
-        }
-        (folder / "hosts.yml").write_text(yaml.safe_dump(hosts))
-        yield Lab(instance, folder)
-    finally:
-        run(str(BIN / "alur"), "lab", "down", "--instance", instance)
+def lab(two_hosts: LabUp, tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    hosts = two_hosts("nb")
+    folder = hosts.write_inventory(tmp_path_factory.mktemp("bad-input"))
+    (folder / "host_vars").mkdir()
+    return Lab(hosts.instance, folder)
 
 
 @pytest.fixture(scope="module")

@@ -14,26 +14,19 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from lab_hosts import BIN, ROOT, LabUp, run
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 TIMEOUT = 30  # network_rollback_timeout for these tests: the shortest the role accepts
 
 pytestmark = pytest.mark.containers
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(args), capture_output=True, text=True, check=False, cwd=ROOT, env=env)
 
 
 def free_subnet() -> ipaddress.IPv4Network:
@@ -164,33 +157,10 @@ class Prober(threading.Thread):
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, containers_ready: None) -> Iterator[Lab]:
-    instance = f"nl{os.environ['ALUR_RUN_ID']}"
+def lab(two_hosts: LabUp, tmp_path_factory: pytest.TempPathFactory) -> Lab:
     subnet = free_subnet()
-    platforms = [{"name": "a", "release": "13"}, {"name": "b", "release": "12"}]
-    up = run(
-        str(BIN / "alur"),
-        "lab",
-        "up",
-        "--json",
-        "--instance",
-        instance,
-        "--platforms-json",
-        json.dumps(platforms),
-        "--lan-bridge",
-        f"{subnet.network_address + 1}/{subnet.prefixlen}",
-        "--owner-pid",
-        os.environ["ALUR_OWNER_PID"],
-    )
-    assert up.returncode == 0, up.stderr
-    try:
-        mgmt = {h["instance"]: h["address"] for h in json.loads(up.stdout)}
-        known = (ROOT / ".alur" / "labs" / instance / "known_hosts").read_text().split("\n")
-        by_address = {line.split()[0]: " ".join(line.split()[1:3]) for line in known if line.strip()}
-        keys = {host: by_address[address] for host, address in mgmt.items()}
-        yield Lab(instance, subnet, tmp_path_factory.mktemp("lockout"), mgmt, keys)
-    finally:
-        run(str(BIN / "alur"), "lab", "down", "--instance", instance)
+    hosts = two_hosts("nl", lan_bridge=f"{subnet.network_address + 1}/{subnet.prefixlen}")
+    return Lab(hosts.instance, subnet, tmp_path_factory.mktemp("lockout"), hosts.addresses, hosts.host_keys())
 
 
 def lan_model(lab: Lab, last: int) -> list[dict[str, Any]]:

@@ -10,15 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alur_project import make_project
 from click.testing import CliRunner, Result
 
 from alur import cli as cli_module
 from alur import runner, runs, status
 from alur.cli import cli
 from alur.runner import Event, PlaybookRequest, RunResult
-
-sys.path.insert(0, str(Path(__file__).parent))  # the shared project builder (pytest runs with importlib)
-from alur_project import make_project
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -7,22 +7,16 @@ import datetime
 import grp
 import ipaddress
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
+import elasticstack_cert_state as state  # roles/elasticstack/library, on pyproject's pythonpath
 import pytest
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-sys.path.insert(0, str(Path(__file__).parent))  # the shared test helpers (pytest runs with importlib)
-from alur_project import load_file
-
-ROOT = Path(__file__).resolve().parents[2]
-state = load_file(ROOT / "roles" / "elasticstack" / "library" / "elasticstack_cert_state.py", "alur_test_cert_state")
 
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.UTC)
 SANS = ["IP:192.168.10.11", "DNS:logs"]

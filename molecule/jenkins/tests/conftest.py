@@ -6,7 +6,6 @@ import http.client
 import os
 import ssl
 import subprocess
-import sys
 from base64 import b64encode
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +13,6 @@ from typing import Any
 
 import alur_probe
 import pytest
-
-# pytest imports test modules by path (--import-mode=importlib): make this folder's helpers importable.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CONTROLLER = "jenkins-ctl"
 AGENT = "jenkins-agent"

@@ -1,4 +1,5 @@
-"""Probes of the Jenkins verifier that batch several checks into one command (each command is a round trip)."""
+"""Probes of the Jenkins verifier (scenarios jenkins and jenkins_upstream) that batch several checks into one
+command (each command is a round trip)."""
 
 from __future__ import annotations
 
