@@ -19,6 +19,26 @@ AGENT = "jenkins-agent"
 SCENARIO_DIR = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "changes_the_controller(step): the test changes what the others read (a redeploy, a restart); it runs after "
+        "every other test, lower steps first",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Most checks read the converged hosts as they are (Jenkins started once, the files it started with). The few
+    that change them go last, in the order their marker says: a configuration reload (step 1), then a restore that
+    restarts Jenkins (step 2). The order is stated here, not borrowed from file names."""
+
+    def step(item: pytest.Item) -> int:
+        marker = item.get_closest_marker("changes_the_controller")
+        return int(marker.args[0]) if marker else 0
+
+    items.sort(key=step)  # stable: the reading checks keep their collection order
+
+
 @dataclass
 class Answer:
     status: int

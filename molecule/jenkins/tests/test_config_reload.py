@@ -1,6 +1,7 @@
 """A configuration change on a running controller is applied by a JCasC token reload, without a restart, and the play
 waits until Jenkins is ready again; a token the running Jenkins refuses, or a configuration JCasC refuses, fails the
-play with the reason instead of being hidden by a restart. Runs after the start-once check."""
+play with the reason instead of being hidden by a restart. These tests redeploy the controller, so they run after
+the checks that read it as converged (the start-once check among them), and before the restore (conftest.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import yaml
 PLAYBOOK = Path(__file__).resolve().parents[3] / "playbooks" / "jenkins.yml"
 ENV_FILE = "/etc/jenkins/alur.env"
 RELOAD_TASK = "TASK [jenkins : Ask JCasC to apply the configuration again]"
+
+pytestmark = pytest.mark.changes_the_controller(1)
 
 
 def deploy(*extra: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,5 @@
-"""Backups of JENKINS_HOME and a restore (last: the restore restarts Jenkins)."""
+"""Backups of JENKINS_HOME and a restore. Each test sets up what it reads (a secret, a workspace, its own
+archives); the restore restarts Jenkins, so it runs last of all (conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import re
 import time
 from typing import Any
 
+import pytest
+
 BACKUPS = "/var/backups/jenkins"
+HOME = "/var/lib/jenkins"
 
 
 def run_backup(ctl: Any) -> str:
@@ -20,6 +24,18 @@ def run_backup(ctl: Any) -> str:
     return f"{BACKUPS}/{new[0]}"
 
 
+@pytest.fixture
+def home_with_a_secret_and_a_workspace(ctl: Any) -> str:
+    """JENKINS_HOME holds a secret (Jenkins' own master.key, or one written here where the stand-in has none) and
+    a job's workspace; returns the secret's SHA-256."""
+    with ctl.sudo():
+        ctl.check_output(f"install -d -o jenkins -g jenkins {HOME}/workspace/big-job {HOME}/secrets")
+        ctl.check_output(f"sudo -u jenkins sh -c 'echo scratch > {HOME}/workspace/big-job/output.bin'")
+        key = f"{HOME}/secrets/master.key"
+        ctl.check_output(f"sudo -u jenkins sh -c 'test -s {key} || echo key-material > {key}'")
+        return str(ctl.check_output(f"sha256sum {key}")).split()[0]
+
+
 def test_backup_timer_is_scheduled(ctl: Any) -> None:
     timer = ctl.service("jenkins-backup.timer")
     assert timer.is_enabled and timer.is_running
@@ -28,12 +44,8 @@ def test_backup_timer_is_scheduled(ctl: Any) -> None:
     assert (folder.user, folder.mode) == ("root", 0o700)
 
 
+@pytest.mark.usefixtures("home_with_a_secret_and_a_workspace")
 def test_backup_holds_secrets_and_leaves_out_workspaces(ctl: Any) -> None:
-    with ctl.sudo():
-        ctl.check_output("install -d -o jenkins -g jenkins /var/lib/jenkins/workspace/big-job")
-        ctl.check_output("sudo -u jenkins sh -c 'echo scratch > /var/lib/jenkins/workspace/big-job/output.bin'")
-        ctl.check_output("install -d -o jenkins -g jenkins /var/lib/jenkins/secrets")
-        ctl.check_output("sudo -u jenkins sh -c 'echo key-material > /var/lib/jenkins/secrets/master.key'")
     archive = run_backup(ctl)
     with ctl.sudo():
         members = ctl.check_output("tar -tzf %s", archive).splitlines()
@@ -54,20 +66,22 @@ def test_retention_keeps_the_newest(ctl: Any) -> None:
     assert newest.rsplit("/", 1)[1] in kept
 
 
-def test_restore_brings_jenkins_home_back(ctl: Any) -> None:
+@pytest.mark.changes_the_controller(2)
+def test_restore_brings_jenkins_home_back(ctl: Any, home_with_a_secret_and_a_workspace: str) -> None:
     with ctl.sudo():
-        ctl.check_output("sudo -u jenkins sh -c 'echo before-the-disaster > /var/lib/jenkins/alur-marker'")
+        ctl.check_output(f"sudo -u jenkins sh -c 'echo before-the-disaster > {HOME}/alur-marker'")
     archive = run_backup(ctl)
     with ctl.sudo():
         # The disaster: JENKINS_HOME loses its plugins, secrets and the marker.
-        ctl.check_output("rm -rf /var/lib/jenkins/plugins /var/lib/jenkins/secrets /var/lib/jenkins/alur-marker")
+        ctl.check_output(f"rm -rf {HOME}/plugins {HOME}/secrets {HOME}/alur-marker")
         restore = ctl.run("/usr/local/sbin/alur-jenkins-restore %s", archive)
         assert restore.rc == 0, restore.stdout + restore.stderr
-        assert ctl.file("/var/lib/jenkins/alur-marker").content_string.strip() == "before-the-disaster"
-        assert ctl.file("/var/lib/jenkins/secrets/master.key").content_string.strip() == "key-material"
-        assert ctl.file("/var/lib/jenkins/plugins/configuration-as-code.jpi").user == "jenkins"
-        assert not ctl.file("/var/lib/jenkins/workspace/big-job").exists, "the archive had no workspaces"
-        aside = ctl.check_output("ls -1d /var/lib/jenkins.before-restore-*")
+        assert ctl.file(f"{HOME}/alur-marker").content_string.strip() == "before-the-disaster"
+        secret = str(ctl.check_output(f"sha256sum {HOME}/secrets/master.key")).split()[0]
+        assert secret == home_with_a_secret_and_a_workspace, "the restored master.key is not the one backed up"
+        assert ctl.file(f"{HOME}/plugins/configuration-as-code.jpi").user == "jenkins"
+        assert not ctl.file(f"{HOME}/workspace/big-job").exists, "the archive had no workspaces"
+        aside = ctl.check_output(f"ls -1d {HOME}.before-restore-*")
     assert re.fullmatch(r"/var/lib/jenkins\.before-restore-\d{8}T\d{6}Z", aside)
     login = ctl.run("curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/login")
     assert login.stdout == "200"
