@@ -185,14 +185,19 @@ def test_the_roles_reach_the_rule_through_the_collections_filters(tmp_path: Path
         " 'bad': ['10.0.0.0/33', '10.0.0.0/8'] | alur.site.invalid_networks,"
         " 'lock': 'a:1' | alur.site.plugin_lockfile} | to_json }}"
     )
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FACT_CACHING="memory")
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FACT_CACHING="memory",
+        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+    )
     result = subprocess.run(
         [
             ANSIBLE,
             "ipv6",
             "-i",
             str(tmp_path / "hosts.json"),
-            "-o",
             "-m",
             "ansible.builtin.debug",
             "-a",
