@@ -11,7 +11,7 @@ Offline rules (no host contacted):
   groups whose peer group is empty (Filebeat without Logstash, ...);
 - secrets: present, or generatable (a vault password to store the generated value encrypted);
 - sizes: JVM heaps against the host's memory (from the preflight, else from Ansible's fact cache);
-- a bundle source: the bundle is there, and holds stand-ins only where alur_allow_standins says so.
+- a bundle source: the bundle is there, and holds stand-ins only where artifacts_allow_standins says so.
 Then, unless offline, the preflight over SSH (preflight.py), and from each host a TCP connection to
 the repositories it will install from (vendor or mirror).
 """
@@ -28,21 +28,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from ansible_collections.alur.site.plugins.module_utils import addresses as site_addresses
 from ansible_collections.alur.site.plugins.module_utils.network import validate as network_model
 
 from alur import preflight
 from alur.exitcodes import ExitCode
 from alur.findings import Finding
-from alur.inventory import Inventory, Undetermined
+from alur.inventory import Inventory, InventoryError, Undetermined
 
 VALIDATE_PLAY = "playbooks/validate.yml"
 # Its last task fails the hosts that passed when another did not: the cause is already reported.
 VALIDATE_STOP_TASK = "Stop every host when any host failed its checks"
 # Ansible's errors about a value that is not there yet (offline), as opposed to a rule's verdict.
 _UNKNOWN_OFFLINE = re.compile(r"is undefined|has no attribute")
-ARTIFACT_DEFAULTS = Path("roles/artifacts/defaults/main.yml")
 
 # The vendor products each role installs from the artifact source. Java comes from Debian except on
 # Debian 12, which lacks openjdk-21: there the java role (and so Jenkins and its agents) takes Temurin.
@@ -55,9 +53,9 @@ ROLE_PRODUCTS: dict[str, tuple[str, ...]] = {
 }
 JAVA_ROLES = {"java", "jenkins"}
 REPOSITORIES: dict[str, tuple[str, str]] = {
-    "jenkins": ("alur_jenkins_repo_url", "the Jenkins apt repository"),
-    "elastic": ("alur_elastic_repo_url", "the Elastic apt repository"),
-    "temurin": ("alur_temurin_repo_url", "the Adoptium (Temurin) apt repository"),
+    "jenkins": ("artifacts_jenkins_repo_url", "the Jenkins apt repository"),
+    "elastic": ("artifacts_elastic_repo_url", "the Elastic apt repository"),
+    "temurin": ("artifacts_temurin_repo_url", "the Adoptium (Temurin) apt repository"),
 }
 
 # A host in the key group needs at least one host in the value group somewhere in the inventory.
@@ -424,10 +422,12 @@ def heap_rules(inventory: Inventory, hosts: Iterable[str], memory_mb: Mapping[st
 # --- package sources -------------------------------------------------------------------------
 
 
-def _artifact_defaults(project: Path) -> dict[str, Any]:
-    path = project / ARTIFACT_DEFAULTS
-    loaded = yaml.safe_load(path.read_text()) if path.is_file() else None
-    return loaded if isinstance(loaded, dict) else {}
+def _artifacts(inventory: Inventory, host: str) -> dict[str, Any]:
+    """The host's artifacts settings (artifacts_*, old alur_* names resolved), as its plays will see them."""
+    try:
+        return inventory.artifacts_settings(host)
+    except InventoryError:
+        return {}
 
 
 def host_products(inventory: Inventory, host: str, os_version: str | None) -> set[str]:
@@ -441,22 +441,21 @@ def host_products(inventory: Inventory, host: str, os_version: str | None) -> se
     return products
 
 
-def host_sources(
-    inventory: Inventory, host: str, os_version: str | None, defaults: Mapping[str, Any]
-) -> list[preflight.Source]:
+def host_sources(inventory: Inventory, host: str, os_version: str | None) -> list[preflight.Source]:
     """The repositories the host will download from (none for a bundle: the controller copies it)."""
     products = host_products(inventory, host, os_version)
-    source = _value(inventory, host, "alur_artifact_source", defaults.get("alur_artifact_source", "upstream"))
+    settings = _artifacts(inventory, host)
+    source = settings.get("artifacts_source", "upstream")
     if not products or source not in ("upstream", "mirror"):
         return []
     if source == "mirror":
-        url = _value(inventory, host, "alur_mirror_url", defaults.get("alur_mirror_url"))
-        mirror = preflight.source_of(str(url or ""), "the internal mirror (alur_mirror_url)")
+        url = settings.get("artifacts_mirror_url")
+        mirror = preflight.source_of(str(url or ""), "the internal mirror (artifacts_mirror_url)")
         return [mirror] if mirror else []
     found: list[preflight.Source] = []
     for product in sorted(products):
         name, what = REPOSITORIES[product]
-        repo = preflight.source_of(str(_value(inventory, host, name, defaults.get(name)) or ""), what)
+        repo = preflight.source_of(str(settings.get(name) or ""), what)
         if repo and repo not in found:
             found.append(repo)
     return found
@@ -464,24 +463,23 @@ def host_sources(
 
 def bundle_rules(inventory: Inventory, hosts: Iterable[str], project: Path) -> list[Finding]:
     """Hosts installing from a bundle: it exists, and its stand-ins are allowed (tests only)."""
-    defaults = _artifact_defaults(project)
     findings = []
     for host in hosts:
-        source = _value(inventory, host, "alur_artifact_source", defaults.get("alur_artifact_source", "upstream"))
-        if source != "bundle" or not host_products(inventory, host, None):
+        settings = _artifacts(inventory, host)
+        if settings.get("artifacts_source", "upstream") != "bundle" or not host_products(inventory, host, None):
             continue
-        folder = str(_value(inventory, host, "alur_bundle_dir", "") or "")
+        folder = str(settings.get("artifacts_bundle_dir") or "")
         manifest = Path(folder) / "manifest.json" if folder else None
         if manifest is None or not manifest.is_file():
-            where = f"{folder} holds no manifest.json" if folder else "alur_bundle_dir is not set"
-            message = f"alur_artifact_source is bundle but {where}: make one with `alur bundle create`"
+            where = f"{folder} holds no manifest.json" if folder else "artifacts_bundle_dir is not set"
+            message = f"artifacts_source is bundle but {where}: make one with `alur bundle create`"
             findings.append(Finding("error", host, message, "bundle"))
             continue
         standin = bool(json.loads(manifest.read_text()).get("standin"))
-        if standin and not _value(inventory, host, "alur_allow_standins", False):
+        if standin and not settings.get("artifacts_allow_standins", False):
             message = (
                 f"bundle {folder} holds CI stand-in packages, not the vendors' products; "
-                "set alur_allow_standins: true only to test the roles with them"
+                "set artifacts_allow_standins: true only to test the roles with them"
             )
             findings.append(Finding("error", host, message, "bundle"))
     return findings
@@ -494,9 +492,8 @@ def source_rules(
     reach_host: Callable[[Any, Sequence[preflight.Source]], dict[str, bool]],
 ) -> list[Finding]:
     """One line when hosts cannot reach the repositories they would install from, and what to do."""
-    defaults = _artifact_defaults(project)
     wanted = {
-        host: host_sources(inventory, host, probe.os_version, defaults)
+        host: host_sources(inventory, host, probe.os_version)
         for host, probe in probes.items()
         if probe.authenticated and not probe.error
     }
@@ -517,7 +514,7 @@ def source_rules(
     message = (
         f"package repositories unreachable: {where}. Deploy from a bundle: `alur bundle create --out DIR -i INVENTORY` "
         "on a machine that reaches them, then `alur lab up --bundle DIR` (the lab) or set "
-        "alur_artifact_source: bundle and alur_bundle_dir: DIR"
+        "artifacts_source: bundle and artifacts_bundle_dir: DIR"
     )
     return [Finding("error", None, message, "sources")]
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from alur import __version__, images, lab, podman
-from alur.bundle import bundle_group
+from alur.bundle.vendors import PRODUCTS
 from alur.errors import AlurError
 from alur.exitcodes import EXIT_CODES_HELP, ExitCode
 from alur.paths import project_root
@@ -254,8 +254,62 @@ def status_command(
         sys.exit(int(ExitCode.HOSTS_FAILED))
 
 
-# `alur bundle create|verify` live with the artifact sources work in bundle.py.
-cli.add_command(bundle_group)
+@cli.group("bundle")
+def bundle_group() -> None:
+    """Offline bundles of the vendor packages and Jenkins plugins (for artifacts_source: bundle)."""
+
+
+@bundle_group.command("create")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder to create (must not exist).")
+@click.option("-i", "--inventory", type=click.Path(exists=True, path_type=Path), help="Take products and pins from it.")
+@click.option("-p", "--product", "products", multiple=True, type=click.Choice(PRODUCTS), help="This product.")
+@click.option("--plugins", type=click.Path(exists=True, path_type=Path), help="Jenkins plugin lockfile (id:version).")
+@click.option("--temurin/--no-temurin", default=None, help="Temurin 21 for Debian 12 Jenkins hosts (default: yes).")
+@click.option("--temurin-release", default="bookworm", show_default=True, help="Debian release Temurin is for.")
+@click.option("--arch", default="amd64", show_default=True, help="Debian architecture of the hosts.")
+@click.option("--base-url", help="Fetch every vendor URL from BASE/<host>/<path> (an internal mirror, or a test).")
+@_with_vault
+def bundle_create(
+    out: Path,
+    inventory: Path | None,
+    products: tuple[str, ...],
+    plugins: Path | None,
+    temurin: bool | None,
+    temurin_release: str,
+    arch: str,
+    base_url: str | None,
+    vault_password_files: tuple[str, ...],
+    vault_ids: tuple[str, ...],
+    extra_vars: tuple[str, ...],
+) -> None:
+    """Download the pinned packages (and plugins) for an inventory, checked against the vendors' checksums.
+    The pins are the artifacts role's settings as the inventory and -e give them (artifacts_*)."""
+    from alur.bundle.create import create, request_for
+    from alur.bundle.layout import PLUGINS_LOCK
+    from alur.inventory import Inventory
+
+    loaded = Inventory(inventory, project_root(), _vault(vault_password_files, vault_ids), extra_vars)
+    default_lock = project_root() / "roles" / "jenkins" / "files" / PLUGINS_LOCK
+    lock = plugins or (default_lock if default_lock.is_file() else None)
+    _print_bundle(create(request_for(loaded, out, products, lock, temurin, temurin_release, arch, base_url)))
+
+
+@bundle_group.command("verify")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def bundle_verify(bundle: Path) -> None:
+    """Check every file of a bundle against SHA256SUMS and its indexes against the manifest."""
+    from alur.bundle.create import verify
+
+    _print_bundle(verify(bundle))
+
+
+def _print_bundle(report: Any) -> None:
+    kind = " (CI stand-ins, not vendor packages)" if report.standin else ""
+    print(f"bundle {report.path}: OK, {report.files} files{kind}")
+    for product, packages in sorted(report.products.items()):
+        print(f"  {product}: {', '.join(packages)}")
+    if report.plugins:
+        print(f"  jenkins plugins: {report.plugins}")
 
 
 @cli.group("lab")

@@ -196,17 +196,20 @@ class Inventory:
 
     def __init__(
         self,
-        path: Path,
+        path: Path | None,
         project: Path,
         vault: VaultOptions = VaultOptions(),
         extra_vars: Sequence[str] = (),
         playbook: str = "site.yml",
     ) -> None:
-        self.path = path
+        # Without an inventory (`alur bundle create` without -i) there are no hosts: only -e over the roles'
+        # defaults. `path` is then the project, for messages.
+        self.path: Path = path if path is not None else project
+        self._sources = [str(path)] if path is not None else []
         self.project = project
         self.vault = vault
         self.extra_var_args = tuple(extra_vars)
-        if not path.exists():
+        if path is not None and not path.exists():
             raise InventoryError(f"inventory {path} not found")
         _ansible_env(project)
         try:
@@ -232,7 +235,7 @@ class Inventory:
         self._loader = DataLoader()
         self._loader.set_basedir(str(self.project))
         self._open_vault()
-        self._inventory = InventoryManager(loader=self._loader, sources=[str(self.path)])
+        self._inventory = InventoryManager(loader=self._loader, sources=self._sources, parse=bool(self._sources))
         self._vm = VariableManager(loader=self._loader, inventory=self._inventory)
         self._extra_vars = self._load_extra_vars()
         if self._extra_vars:
@@ -398,6 +401,53 @@ class Inventory:
             raise Undetermined(_one_line(exc)) from exc
         except AnsibleError as exc:
             raise Undetermined(_one_line(exc)) from exc
+
+    def artifacts_settings(self, host: str | None = None, facts: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The artifacts role's public settings (artifacts_*: versions, sources, keys) as a play gives them to
+        `host`: the role's defaults under the inventory's variables and -e, templated by Ansible, so the
+        deprecated alur_* names an inventory may still use resolve as they do in a run. Without a host, the
+        defaults under -e only. `facts` stand in for the host's (the Temurin suite is its Debian codename).
+        A setting that needs what only the run knows is left out."""
+        from ansible.errors import AnsibleError
+        from ansible.template import Templar
+        from ansible.utils.vars import combine_vars
+
+        defaults = self._artifacts_defaults()
+        found = self._inventory.get_host(host) if host is not None else None
+        if host is not None and found is None:
+            raise InventoryError(f"host {host!r} is not in {self.path}")
+        variables = combine_vars(defaults, self._vm.get_vars(host=found) if found is not None else self._extra_vars)
+        if facts:
+            variables["ansible_facts"] = combine_vars(variables.get("ansible_facts") or {}, dict(facts))
+        templar = Templar(loader=self._loader, variables=variables)
+        settings: dict[str, Any] = {}
+        for name in defaults:
+            if not name.startswith("artifacts_"):
+                continue
+            try:
+                settings[name] = plain(templar.template(variables[name]))
+            except AnsibleError:
+                continue
+        return settings
+
+    def _artifacts_defaults(self) -> dict[str, Any]:
+        """The artifacts role's defaults, from the role a play of this project finds (roles/, roles_path)."""
+        if not hasattr(self, "_artifacts_defaults_cache"):
+            from ansible.playbook.play import Play
+            from ansible.playbook.role.include import RoleInclude
+            from ansible.utils.vars import combine_vars
+
+            defaults: dict[str, Any] = {}
+            try:
+                play = Play.load({"hosts": "all"}, variable_manager=self._vm, loader=self._loader)
+                role = RoleInclude.load("artifacts", play=play, variable_manager=self._vm, loader=self._loader)
+                folder = str(Path(role.get_role_path()) / "defaults")
+                for path in self._loader.find_vars_files(folder, "main"):
+                    defaults = combine_vars(defaults, self._loader.load_from_file(path, trusted_as_template=True))
+            except Exception as exc:
+                raise InventoryError(f"cannot read the artifacts role's defaults: {_one_line(exc)}") from exc
+            self._artifacts_defaults_cache: dict[str, Any] = defaults
+        return self._artifacts_defaults_cache
 
     def facts(self, host: str) -> dict[str, Any]:
         """Facts Ansible cached for the host on an earlier run (empty when none)."""

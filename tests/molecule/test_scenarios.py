@@ -141,5 +141,5 @@ def test_upstream_scenario_is_its_twin_with_the_vendors_packages(scenario: str) 
     missing = sorted(str(p.relative_to(ROOT)) for p in runs(twin) - {playbook(twin, "prepare")} - runs(scenario))
     assert not missing, f"{scenario} skips what {twin} runs: {missing}"
     group_vars = config["provisioner"]["inventory"]["group_vars"]["all"]
-    assert group_vars["alur_artifact_source"] == "upstream"
-    assert not group_vars.get("alur_allow_standins") and "alur_bundle_dir" not in group_vars
+    assert group_vars["artifacts_source"] == "upstream"
+    assert not group_vars.get("artifacts_allow_standins") and "artifacts_bundle_dir" not in group_vars

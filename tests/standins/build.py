@@ -31,6 +31,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from alur import bundle  # noqa: E402 - needs the src path above when run as a script
+from alur.inventory import Inventory  # noqa: E402
 
 STANDIN = "+standin"
 DEPENDS = "python3, python3-yaml, init-system-helpers"
@@ -430,8 +431,9 @@ def build_deb(package: Package, out_dir: Path, work: Path) -> Path:
 
 
 def pinned_versions() -> tuple[str, str]:
-    cfg = bundle.settings(defaults_file=ROOT / "roles" / "artifacts" / "defaults" / "main.yml")
-    return str(cfg["alur_jenkins_version"]), str(cfg["alur_elastic_version"])
+    """The project's pins: the artifacts role's settings as Ansible resolves them (no inventory, no -e)."""
+    cfg = Inventory(None, ROOT).artifacts_settings()
+    return str(cfg["artifacts_jenkins_version"]), str(cfg["artifacts_elastic_version"])
 
 
 def manifest_line(name: str, value: str) -> str:
@@ -495,7 +497,7 @@ def inputs_fingerprint(versions: tuple[str, str]) -> str:
     inputs = (
         HERE / "build.py",
         *program_inputs(),
-        ROOT / "src" / "alur" / "bundle.py",
+        *sorted((ROOT / "src" / "alur" / "bundle").glob("*.py")),
         PLUGINS_LOCK,
         PLUGIN_REQUIREMENTS,
     )

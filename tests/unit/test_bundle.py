@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from alur_project import load_file, make_project
 
 from alur import bundle
-
-sys.path.insert(0, str(Path(__file__).parent))  # the shared test helpers (pytest runs with importlib)
-from alur_project import load_file
+from alur.inventory import Inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,20 +94,42 @@ def test_base_url_maps_every_vendor_url_under_it() -> None:
     assert bundle.Fetcher().url("https://x.invalid/a?b=1") == "https://x.invalid/a?b=1"
 
 
-def test_settings_read_the_role_defaults_and_follow_the_elastic_major() -> None:
-    cfg = bundle.settings()
-    assert cfg["alur_elastic_repo_url"] == "https://artifacts.elastic.co/packages/9.x/apt"
-    assert cfg["alur_temurin_repo_suite"] == "bookworm"
-    eight = bundle.settings({"alur_elastic_version": "8.19.15"}, {"alur_jenkins_version": "2.568.3"})
-    assert eight["alur_elastic_repo_url"] == "https://artifacts.elastic.co/packages/8.x/apt"
+def test_pins_are_the_role_defaults_and_follow_the_elastic_major() -> None:
+    cfg = bundle.inventory_pins(Inventory(None, ROOT), "bookworm")
+    assert cfg["artifacts_elastic_repo_url"] == "https://artifacts.elastic.co/packages/9.x/apt"
+    assert cfg["artifacts_temurin_repo_suite"] == "bookworm"
+    eight = bundle.inventory_pins(
+        Inventory(None, ROOT, extra_vars=("artifacts_elastic_version=8.19.15", "alur_jenkins_version=2.568.3")),
+        "trixie",
+    )
+    assert eight["artifacts_elastic_repo_url"] == "https://artifacts.elastic.co/packages/8.x/apt"
+    assert eight["artifacts_temurin_repo_suite"] == "trixie"
     assert bundle.package_version("logstash", eight) == "1:8.19.15-1"
-    assert bundle.package_version("jenkins", eight) == "2.568.3"
+    assert bundle.package_version("jenkins", eight) == "2.568.3"  # the deprecated name still pins
+
+
+def test_one_bundle_needs_the_hosts_to_agree_on_its_pins(tmp_path: Path) -> None:
+    project, inventory = make_project(
+        tmp_path,
+        groups={"jenkins": ["ci"], "filebeat": ["app1", "app2"]},
+        host_vars={
+            # ci leaves the Elastic pin at the default (it installs no Elastic product); its source is its own.
+            "ci": {"artifacts_source": "bundle"},
+            "app1": {"alur_elastic_version": "8.19.15"},
+            "app2": {"artifacts_elastic_version": "8.19.15"},
+        },
+    )
+    cfg = bundle.inventory_pins(Inventory(inventory, project), "bookworm")
+    assert cfg["artifacts_elastic_version"] == "8.19.15"
+    (inventory / "host_vars" / "app2.yml").write_text("artifacts_elastic_version: 8.18.8\n")
+    with pytest.raises(bundle.BundleError, match="artifacts_elastic_version differs between app1 and app2"):
+        bundle.inventory_pins(Inventory(inventory, project), "bookworm")
 
 
 def test_products_follow_the_inventory_groups() -> None:
-    inv = bundle.Inventory({"jenkins_agents": ["app1"], "filebeat": ["app1"], "kibana": []}, {})
-    assert bundle.products_for(inv, None) == ["temurin", "filebeat"]
-    assert bundle.products_for(inv, False) == ["filebeat"]
+    groups = {"jenkins_agents": ["app1"], "filebeat": ["app1"], "kibana": []}
+    assert bundle.products_for(groups, None) == ["temurin", "filebeat"]
+    assert bundle.products_for(groups, False) == ["filebeat"]
 
 
 def _deb(tmp_path: Path, name: str, version: str) -> Path:
@@ -210,13 +230,15 @@ def test_standin_marker_helper() -> None:
 def test_the_cli_group_offers_create_and_verify() -> None:
     from click.testing import CliRunner
 
-    result = CliRunner().invoke(bundle.bundle_group, ["--help"])
+    from alur.cli import cli
+
+    result = CliRunner().invoke(cli, ["bundle", "--help"])
     assert result.exit_code == 0 and "create" in result.output and "verify" in result.output
 
 
 def test_standin_bundle_fingerprint_covers_its_inputs() -> None:
-    sys.path.insert(0, str(ROOT / "tests" / "standins"))
-    build = load_file(ROOT / "tests" / "standins" / "build.py")
+    import build  # tests/standins/build.py: pythonpath in pyproject
+
     assert build.inputs_fingerprint(("2.580.2", "9.5.6")) != build.inputs_fingerprint(("2.580.3", "9.5.6"))
     names = [p.name for p in build.packages("2.580.2", "9.5.6")]
     assert names == ["jenkins", "elasticsearch", "logstash", "kibana", "filebeat"]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from alur_project import make_project, vault_encrypt, write_yaml
 
 from alur.inventory import Inventory, InventoryError, Undetermined, VaultOptions
 
-sys.path.insert(0, str(Path(__file__).parent))  # the shared project builder (pytest runs with importlib)
-from alur_project import make_project, vault_encrypt, write_yaml
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_hosts_groups_and_limits(tmp_path: Path) -> None:
@@ -126,3 +125,35 @@ def test_a_missing_inventory_or_playbook(tmp_path: Path) -> None:
     (project / "site.yml").unlink()
     with pytest.raises(InventoryError, match=r"site\.yml not found"):
         Inventory(inventory, project)
+
+
+def test_artifacts_settings_take_the_deprecated_names_as_a_run_does(tmp_path: Path) -> None:
+    """An inventory on the old alur_* names gets the same settings as one on artifacts_*; the new name wins
+    where both are set, and what is derived from a pin (the Elastic repository's major) follows it."""
+    old = {
+        "alur_artifact_source": "mirror",
+        "alur_mirror_url": "http://mirror.example/vendors",
+        "alur_elastic_version": "8.19.15",
+        "alur_jenkins_key_fingerprint": "A" * 40,
+    }
+    new = {
+        "artifacts_source": "mirror",
+        "artifacts_mirror_url": "http://mirror.example/vendors",
+        "artifacts_elastic_version": "8.19.15",
+        "artifacts_jenkins_key_fingerprint": "A" * 40,
+    }
+    project, inventory = make_project(tmp_path, host_vars={"h1": old, "h2": new})
+    loaded = Inventory(inventory, project)  # the artifacts role: found on the roles_path, as a play finds it
+    facts = {"distribution_release": "trixie"}
+    h1, h2 = loaded.artifacts_settings("h1", facts), loaded.artifacts_settings("h2", facts)
+    assert h1 == h2
+    assert h1["artifacts_source"] == "mirror" and h1["artifacts_mirror_url"] == "http://mirror.example/vendors"
+    assert h1["artifacts_elastic_repo_url"] == "https://artifacts.elastic.co/packages/8.x/apt"
+    assert h1["artifacts_jenkins_key_fingerprint"] == "A" * 40 and h1["artifacts_temurin_repo_suite"] == "trixie"
+    assert h1["artifacts_jenkins_version"] == Inventory(None, ROOT).artifacts_settings()["artifacts_jenkins_version"]
+    both = Inventory(inventory, project, extra_vars=("artifacts_elastic_version=9.1.0",))
+    assert both.artifacts_settings("h1")["artifacts_elastic_repo_url"].endswith("/packages/9.x/apt")
+    # Without facts the Temurin suite is unknown (empty): the role's own check stops a run that needs it.
+    assert loaded.artifacts_settings("h1")["artifacts_temurin_repo_suite"] == ""
+    with pytest.raises(InventoryError, match="nope"):
+        loaded.artifacts_settings("nope")

@@ -24,7 +24,6 @@ from alur_project import load_file
 ROOT = Path(__file__).resolve().parents[2]
 LOCKFILE = ROOT / "roles" / "jenkins" / "files" / "plugins.lock"
 REQUIREMENTS = ROOT / "roles" / "jenkins" / "files" / "plugins.deps.yml"
-ARTIFACT_DEFAULTS = ROOT / "roles" / "artifacts" / "defaults" / "main.yml"
 CASC_TEMPLATE = ROOT / "roles" / "jenkins" / "templates" / "etc" / "jenkins" / "casc.d" / "alur.yaml.j2"
 
 # Plugins the war stopped bundling with LTS 2.580.1 (docs/vendor-facts.md, "Jenkins"): a set that needs one
@@ -174,7 +173,9 @@ def read_requirements(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def pinned_core() -> str:
-    return str(yaml.safe_load(ARTIFACT_DEFAULTS.read_text())["alur_jenkins_version"])
+    from alur.inventory import Inventory
+
+    return str(Inventory(None, ROOT).artifacts_settings()["artifacts_jenkins_version"])
 
 
 def configuration_needs() -> set[str]:

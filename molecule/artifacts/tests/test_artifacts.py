@@ -314,17 +314,25 @@ def test_a_mirror_source_trusts_only_the_pinned_key(host, tmp_path):
         assert "http://127.0.0.1:8088/pkg.jenkins.io/debian-stable binary/ Packages" in policy, policy
         again = _playbook("mirror.yml", "-e", json.dumps({**settings, "alur_jenkins_key_fingerprint": fingerprint}))
         assert again.returncode == 0 and "changed=0" in again.stdout
+        # The old names are deprecated aliases: one warning a run names them, whatever the hosts and includes.
+        warned = [line for line in (again.stdout + again.stderr).splitlines() if "use deprecated names" in line]
+        assert len(warned) == 1 and "alur_artifact_source -> artifacts_source" in warned[0], warned
+        # Given under the new names too (which win over the old), the same settings change nothing either.
+        renamed = {"artifacts_source": "mirror", "artifacts_mirror_url": "http://127.0.0.1:8088",
+                   "artifacts_allow_standins": True, "artifacts_jenkins_key_fingerprint": fingerprint}  # fmt: skip
+        new = _playbook("mirror.yml", "-e", json.dumps(renamed))
+        assert new.returncode == 0 and "changed=0" in new.stdout, new.stdout[-3000:]
     finally:
         with host.sudo():
             host.run("systemctl stop alur-test-mirror")
 
 
 def test_the_guard_refuses_standins_unless_allowed(host):
-    proc = _converge("-e", '{"alur_allow_standins": false}')
+    proc = _converge("-e", '{"artifacts_allow_standins": false}')
     out = " ".join((proc.stdout + proc.stderr).split())  # the YAML callback wraps long messages
     assert proc.returncode != 0
     assert "jenkins (installed), jenkins (in the bundle): CI stand-in packages (+standin)" in out
-    assert "alur_allow_standins: true" in out
+    assert "artifacts_allow_standins: true" in out
     assert "changed=0" in out
     assert host.package("jenkins").version == PACKAGES["jenkins"]
 
@@ -338,7 +346,7 @@ def test_a_tampered_bundle_is_refused_on_the_host(host, tmp_path):
     # The host's good copy would make the bundle's file unnecessary: take it away so it must be copied.
     with host.sudo():
         host.check_output(f"rm /var/lib/alur/artifacts/apt/kibana/{deb.name}")
-    proc = _converge("-e", json.dumps({"alur_bundle_dir": str(tampered)}))
+    proc = _converge("-e", json.dumps({"artifacts_bundle_dir": str(tampered)}))
     assert proc.returncode != 0
     out = " ".join((proc.stdout + proc.stderr).split())
     assert f"apt/kibana/{deb.name} in /var/lib/alur/artifacts do(es) not match the SHA-256" in out
