@@ -98,7 +98,8 @@ def resolve(
     """Every name's value (given, else stored, else generated) and the generated ones alone."""
     values: dict[str, str] = {}
     generated: dict[str, str] = {}
-    for name in names:
+    # Plain str: Ansible hands names over as its own str subclass, which YAML's safe dumper cannot write.
+    for name in map(str, names):
         if given.get(name):
             values[name] = str(given[name])
         elif stored.get(name):
