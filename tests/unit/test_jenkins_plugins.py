@@ -9,7 +9,6 @@ the plugin's Jenkins-Version. Versions are ordered as Jenkins orders them (hudso
 from __future__ import annotations
 
 import re
-import sys
 import zipfile
 from functools import cmp_to_key
 from pathlib import Path
@@ -17,9 +16,6 @@ from typing import Any
 
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).parent))  # the shared test helpers (pytest runs with importlib)
-from alur_project import load_file
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCKFILE = ROOT / "roles" / "jenkins" / "files" / "plugins.lock"
@@ -350,8 +346,8 @@ def _manifest_attributes(raw: bytes) -> dict[str, str]:
 
 
 def test_the_standin_plugin_files_carry_the_real_requirements(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "tests" / "standins"))
-    build = load_file(ROOT / "tests" / "standins" / "build.py")
+    import build  # tests/standins/build.py, on pyproject's pytest pythonpath
+
     requirements = read_requirements(REQUIREMENTS)
     for plugin_file in build.standin_plugins(tmp_path):
         with zipfile.ZipFile(plugin_file.path) as archive:
