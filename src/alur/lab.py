@@ -449,9 +449,12 @@ def bundle_of(inventory: Path) -> tuple[Path | None, bool]:
     path = inventory / CONNECTION_FILE
     data = yaml.safe_load(path.read_text()) if path.is_file() else None
     lab_vars = ((data or {}).get("all") or {}).get("vars") or {}
-    if lab_vars.get("alur_artifact_source") != "bundle" or not lab_vars.get("alur_bundle_dir"):
+    # A lab brought up before the artifacts_* names wrote the old alur_* ones.
+    source = lab_vars.get("artifacts_source", lab_vars.get("alur_artifact_source"))
+    folder = lab_vars.get("artifacts_bundle_dir", lab_vars.get("alur_bundle_dir"))
+    if source != "bundle" or not folder:
         return None, False
-    return Path(lab_vars["alur_bundle_dir"]), bool(lab_vars.get("alur_allow_standins"))
+    return Path(folder), bool(lab_vars.get("artifacts_allow_standins", lab_vars.get("alur_allow_standins")))
 
 
 def vault_password_file(instance: str) -> Path:
@@ -475,7 +478,7 @@ def write_connection_inventory(
 ) -> Path:
     """Write the connection part of a lab inventory, so plain ansible-playbook reaches the hosts.
 
-    With a bundle, the lab installs vendor products from it (alur_artifact_source: bundle); stand-in
+    With a bundle, the lab installs vendor products from it (artifacts_source: bundle); stand-in
     packages only when allow_standins says so.
     """
     common = " ".join(ssh_args(instance)[2:])
@@ -485,9 +488,9 @@ def write_connection_inventory(
         "ansible_ssh_common_args": common,
     }
     if bundle is not None:
-        lab_vars.update(alur_artifact_source="bundle", alur_bundle_dir=str(bundle.resolve()))
+        lab_vars.update(artifacts_source="bundle", artifacts_bundle_dir=str(bundle.resolve()))
         if allow_standins:
-            lab_vars["alur_allow_standins"] = True
+            lab_vars["artifacts_allow_standins"] = True
     content = {
         "all": {
             "vars": lab_vars,

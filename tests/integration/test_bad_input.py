@@ -107,7 +107,7 @@ def lab(two_hosts: LabUp, tmp_path_factory: pytest.TempPathFactory) -> Lab:
     hosts = two_hosts("bi")
     folder = tmp_path_factory.mktemp("bad-input-site")
     (folder / "pw").write_text("vault-pass\n")  # the roles would generate the secrets
-    inventory = hosts.write_inventory(folder / "inventory", alur_artifact_source="upstream")
+    inventory = hosts.write_inventory(folder / "inventory", artifacts_source="upstream")
     (inventory / "host_vars").mkdir()
     return Lab(hosts.instance, inventory, {name: name for name in GROUPS})
 

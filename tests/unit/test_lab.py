@@ -49,22 +49,28 @@ def test_connection_inventory_checks_host_keys(tmp_path: Path, monkeypatch: pyte
     assert data["vars"]["ansible_user"] == "alur"
     assert "StrictHostKeyChecking=yes" in data["vars"]["ansible_ssh_common_args"]
     assert str(tmp_path / "state" / "labs" / "lab" / "known_hosts") in data["vars"]["ansible_ssh_common_args"]
-    assert "alur_artifact_source" not in data["vars"]  # the vendors' repositories, the roles' default
+    assert "artifacts_source" not in data["vars"]  # the vendors' repositories, the roles' default
 
 
 def test_a_lab_on_a_bundle_takes_stand_ins_only_when_told(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALUR_STATE_DIR", str(tmp_path / "state"))
     hosts = [lab.LabHost("app1", "alur-lab-app1", "running", "13", "10.89.0.5")]
     plain = yaml.safe_load(lab.write_connection_inventory(tmp_path, "lab", hosts, tmp_path / "b").read_text())
-    assert plain["all"]["vars"]["alur_artifact_source"] == "bundle"
-    assert plain["all"]["vars"]["alur_bundle_dir"] == str(tmp_path / "b")
-    assert "alur_allow_standins" not in plain["all"]["vars"]
+    assert plain["all"]["vars"]["artifacts_source"] == "bundle"
+    assert plain["all"]["vars"]["artifacts_bundle_dir"] == str(tmp_path / "b")
+    assert "artifacts_allow_standins" not in plain["all"]["vars"]
     told = lab.write_connection_inventory(tmp_path, "lab", hosts, tmp_path / "b", allow_standins=True)
-    assert yaml.safe_load(told.read_text())["all"]["vars"]["alur_allow_standins"] is True
+    assert yaml.safe_load(told.read_text())["all"]["vars"]["artifacts_allow_standins"] is True
     # A later plain `alur lab up` keeps the choice; without a connection file there is none.
     assert lab.bundle_of(tmp_path) == (tmp_path / "b", True)
     told.unlink()
     assert lab.bundle_of(tmp_path) == (None, False)
+
+
+def test_a_lab_brought_up_under_the_old_names_keeps_its_bundle(tmp_path: Path) -> None:
+    old = {"alur_artifact_source": "bundle", "alur_bundle_dir": str(tmp_path / "b"), "alur_allow_standins": True}
+    (tmp_path / lab.CONNECTION_FILE).write_text(yaml.safe_dump({"all": {"vars": old, "hosts": {}}}))
+    assert lab.bundle_of(tmp_path) == (tmp_path / "b", True)
 
 
 def test_prune_removes_only_instances_whose_owner_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
