@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from ansible_collections.alur.site.plugins.module_utils import lockfile as plugin_lockfile
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCKFILE = ROOT / "roles" / "jenkins" / "files" / "plugins.lock"
@@ -153,14 +154,8 @@ def at_least(version: str, minimum: str) -> bool:
 
 
 def read_lockfile(path: Path) -> dict[str, str]:
-    """The lockfile's `id:version` lines (comments after #), as alur.bundle.read_lockfile reads them."""
-    pins = {}
-    for raw in path.read_text().splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if line:
-            plugin, version = line.split(":", 1)
-            pins[plugin] = version
-    return pins
+    """The lockfile as the role and alur.bundle read it (alur.site's parser)."""
+    return plugin_lockfile.pins(path.read_text(), str(path))
 
 
 def read_requirements(path: Path) -> dict[str, dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import alur_probe
 import yaml
+from ansible_collections.alur.site.plugins.module_utils import lockfile as plugin_lockfile
 from jenkins_probe import readable_by, stat
 
 LOCKFILE = Path(__file__).resolve().parents[3] / "roles" / "jenkins" / "files" / "plugins.lock"
@@ -19,13 +20,8 @@ SECRETS = "/etc/jenkins/casc-secrets"
 
 
 def lockfile() -> dict[str, str]:
-    pins = {}
-    for raw in LOCKFILE.read_text().splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if line:
-            plugin, version = line.split(":", 1)
-            pins[plugin] = version
-    return pins
+    """The lockfile as the role reads it (alur.site.plugin_lockfile)."""
+    return plugin_lockfile.pins(LOCKFILE.read_text(), str(LOCKFILE))
 
 
 def unit_environment(ctl: Any) -> dict[str, str]:

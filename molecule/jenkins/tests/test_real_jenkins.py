@@ -11,18 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ansible_collections.alur.site.plugins.module_utils import lockfile as plugin_lockfile
 
 LOCKFILE = Path(__file__).resolve().parents[3] / "roles" / "jenkins" / "files" / "plugins.lock"
 
 
 def lockfile() -> dict[str, str]:
-    pins = {}
-    for raw in LOCKFILE.read_text().splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if line:
-            plugin, version = line.split(":", 1)
-            pins[plugin] = version
-    return pins
+    """The lockfile as the role reads it (alur.site.plugin_lockfile)."""
+    return plugin_lockfile.pins(LOCKFILE.read_text(), str(LOCKFILE))
 
 
 def wait_for(what: str, probe: Any, timeout: float = 420.0, every: float = 5.0) -> Any:
