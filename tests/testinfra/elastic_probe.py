@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import os
 import shlex
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ansible_collections.alur.site.plugins.module_utils.addresses import peer_address
 
 STANDIN_MARK = "+standin"
 
@@ -38,13 +38,8 @@ def require_real(h: Any, package: str) -> None:
 
 
 def lab_address(h: Any) -> str:
-    """The host's static address as the roles see it: the first one of network_interfaces, else ansible_host."""
-    variables = h.ansible.get_variables()
-    for interface in variables.get("network_interfaces") or []:
-        for entry in interface.get("addresses") or []:
-            text = entry.get("address") if isinstance(entry, dict) else entry
-            return str(ipaddress.ip_interface(str(text)).ip)
-    return str(variables["ansible_host"])
+    """The host's address as the Elastic roles see it: alur.site's one rule, elasticstack_host_address first."""
+    return peer_address(h.ansible.get_variables(), "elasticstack_host_address")
 
 
 def inventory_dir() -> Path:
