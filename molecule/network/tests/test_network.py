@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import alur_probe
 import pytest
@@ -141,3 +146,35 @@ def test_restarting_networking_brings_the_same_addresses_back(host):
             if time.monotonic() > deadline:
                 raise
             time.sleep(1)
+
+
+def converge_check_diff(host_name: str, model: list[dict]) -> subprocess.CompletedProcess[str]:
+    """converge.yml with --check --diff on one host, with another model for it."""
+    scenario = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    config = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "ansible.cfg"
+    if config.is_file():
+        env["ANSIBLE_CONFIG"] = str(config)
+    argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", os.environ["MOLECULE_INVENTORY_FILE"]]
+    argv += ["--check", "--diff", "--limit", host_name, "-e", json.dumps({"network_interfaces": model})]
+    return subprocess.run(
+        [*argv, str(scenario / "converge.yml")], capture_output=True, text=True, env=env, timeout=600, check=False
+    )
+
+
+def test_check_mode_shows_the_change_as_a_diff_and_changes_nothing(host):
+    if name_of(host) != "net-b":
+        pytest.skip("one host is enough")
+    probe = "sha256sum /etc/network/interfaces /etc/network/interfaces.d/*; ls /var/lib/alur-network/backups"
+    with host.sudo():
+        before = host.check_output(probe)
+    model = [{"name": "eth1", "addresses": ["192.168.70.22/24", "fd70::2/64"]}]
+    proc = converge_check_diff("net-b", model)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    # The fragment's diff, line by line, and the task counted as a change.
+    assert "-    address 192.168.70.2\n" in proc.stdout and "+    address 192.168.70.22\n" in proc.stdout
+    recap = re.search(r"^net-b\s*: ok=\d+\s+changed=(\d+)", proc.stdout, re.MULTILINE)
+    assert recap and int(recap.group(1)) >= 1, proc.stdout[-2000:]
+    with host.sudo():
+        assert host.check_output(probe) == before, "check mode wrote nothing"
+    assert global_addresses(host, "eth1") == EXPECTED["net-b"][1]
