@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.alur.site.plugins.module_utils import addresses as site_addresses
 from ansible_collections.alur.site.plugins.module_utils.network import validate as network_model
 
 from alur import preflight
@@ -259,25 +258,6 @@ def interfaces_by_host(inventory: Inventory) -> dict[str, list[dict[str, Any]]]:
         if isinstance(value, list):
             result[host] = [item for item in value if isinstance(item, dict)]
     return result
-
-
-def duplicate_addresses(interfaces: Mapping[str, list[dict[str, Any]]]) -> list[Finding]:
-    """The same static address on two interfaces, anywhere in the inventory."""
-    owners: dict[str, list[str]] = {}
-    for host, items in interfaces.items():
-        for interface in items:
-            for listed in site_addresses.interface_addresses(interface):
-                owners.setdefault(str(listed), []).append(f"{host}/{interface.get('name', '?')}")
-    findings = []
-    for address, where in sorted(owners.items()):
-        if len(where) > 1:
-            for owner in where:
-                host, _, name = owner.partition("/")
-                others = ", ".join(w for w in where if w != owner)
-                findings.append(
-                    Finding("error", host, f"{name}: address {address} is also used by {others}", "duplicates")
-                )
-    return findings
 
 
 def network_rules(inventory: Inventory) -> list[Finding]:
