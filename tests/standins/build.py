@@ -17,7 +17,6 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -26,12 +25,12 @@ from typing import Any
 
 import yaml
 
+# Run as a program by the venv's Python (Molecule's prepare uses ansible_playbook_python), where alur is installed.
+from alur import bundle
+from alur.inventory import Inventory
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from alur import bundle  # noqa: E402 - needs the src path above when run as a script
-from alur.inventory import Inventory  # noqa: E402
 
 STANDIN = "+standin"
 DEPENDS = "python3, python3-yaml, init-system-helpers"

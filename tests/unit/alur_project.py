@@ -6,10 +6,8 @@ such a project needs no container.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import yaml
@@ -45,17 +43,6 @@ WEB_DEFAULTS = {
     "web_heap_size": "256m",
     "web_users": [],
 }
-
-
-def load_file(path: Path, name: str | None = None) -> ModuleType:
-    """Import a Python file that is not on the path (a role's plugin, a script) as a module."""
-    name = name or path.stem
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
 
 
 def write_yaml(path: Path, data: Any) -> Path:

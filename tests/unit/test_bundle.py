@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from alur_project import load_file, make_project
+from alur_project import make_project
 
 from alur import bundle
 from alur.inventory import Inventory
@@ -195,7 +195,8 @@ def test_write_refuses_an_existing_folder(small_bundle: Path) -> None:
 
 
 def test_role_filters_pick_what_a_host_needs(small_bundle: Path) -> None:
-    filters = load_file(ROOT / "roles" / "artifacts" / "filter_plugins" / "artifacts_bundle.py")
+    import artifacts_bundle as filters  # roles/artifacts/filter_plugins (pyproject's pytest pythonpath)
+
     manifest = json.loads((small_bundle / "manifest.json").read_text())
     files = [f["file"] for f in filters.bundle_files(manifest, ["jenkins", "kibana"])]
     assert files == [
@@ -215,12 +216,14 @@ def test_role_filters_pick_what_a_host_needs(small_bundle: Path) -> None:
     assert filters.source_url("https://pkg.jenkins.io/debian-stable", "upstream", "http://m") == (
         "https://pkg.jenkins.io/debian-stable"
     )
-    tests = load_file(ROOT / "roles" / "artifacts" / "test_plugins" / "artifacts_tests.py")
+    import artifacts_tests as tests  # roles/artifacts/test_plugins
+
     assert tests.matches("a", {"a": "1"}, {"a": "1"}) and not tests.matches("a", {}, {"a": "1"})
 
 
 def test_standin_marker_helper() -> None:
-    skip = load_file(ROOT / "tests" / "testinfra" / "standin_skip.py")
+    import standin_skip as skip  # tests/testinfra
+
     versions = {"jenkins": "2.580.2+standin", "kibana": "9.5.6"}
     assert skip.standins(versions) == ["jenkins"]
     assert skip.standins(versions, ("kibana",)) == []

@@ -11,19 +11,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+# The heap rule, what only the Elastic roles need (roles/elasticstack/filter_plugins, on pytest's pythonpath).
+import elasticstack_filters as filters
 import pytest
 import yaml
-from alur_project import load_file
 from ansible_collections.alur.site.plugins.module_utils import addresses
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("elasticstack", "elasticsearch", "logstash", "kibana", "filebeat")
 OVERRIDE = "elasticstack_host_address"
-
-# What only the Elastic roles need (the heap rule); addresses are alur.site's one rule.
-filters = load_file(
-    ROOT / "roles" / "elasticstack" / "filter_plugins" / "elasticstack_filters.py", "alur_test_es_filters"
-)
 
 
 # --- addresses, firewall sources, certificates, heap -------------------------------------------

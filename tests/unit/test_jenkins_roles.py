@@ -11,21 +11,16 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+# The roles' own plugins (what only they need), on pyproject's pytest pythonpath; shared rules are alur.site's.
+import jenkins_filters as filters  # roles/jenkins/filter_plugins
+import jenkins_plugins as plugins_module  # roles/jenkins/library
+import nginx_proxy_filters as proxy_filters  # roles/nginx_proxy/filter_plugins
 import pytest
 import yaml
-from alur_project import load_file
 from ansible_collections.alur.site.plugins.module_utils import addresses, lockfile
 
 ROOT = Path(__file__).resolve().parents[2]
 JENKINS = ROOT / "roles" / "jenkins"
-
-
-# The roles' own filters (what only they need); the shared rules are alur.site's module_utils.
-filters = load_file(JENKINS / "filter_plugins" / "jenkins_filters.py", "alur_test_jenkins_filters")
-proxy_filters = load_file(
-    ROOT / "roles" / "nginx_proxy" / "filter_plugins" / "nginx_proxy_filters.py", "alur_test_nginx"
-)
-plugins_module = load_file(JENKINS / "library" / "jenkins_plugins.py", "alur_test_jenkins_plugins")
 
 
 # --- the lockfile (its format: tests/unit/test_site_addresses.py) -----------------------------
