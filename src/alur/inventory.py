@@ -11,6 +11,7 @@ import functools
 import getpass
 import os
 import shlex
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,7 +232,7 @@ class Inventory:
 
         # Ansible warns on stderr about things the check reports itself (e.g. empty groups).
         Display().verbosity = 0
-        _init_plugin_loader_once(init_plugin_loader)
+        _init_plugin_loader_once(init_plugin_loader, self.project / "collections")
         self._loader = DataLoader()
         self._loader.set_basedir(str(self.project))
         self._open_vault()
@@ -567,11 +568,20 @@ def _secret_strings(inventory: Inventory, value: Any, force: bool) -> Iterator[s
 _plugin_loader_ready = False
 
 
-def _init_plugin_loader_once(init: Any) -> None:
-    """Ansible's collection finder can be installed once per process (tests load many inventories)."""
+def _init_plugin_loader_once(init: Any, collections: Path) -> None:
+    """Install Ansible's collection finder, once per process (tests load many inventories).
+
+    From then on that finder answers every `ansible_collections.*` import, and it only knows collections it loaded
+    itself. So it is told where the project's collection lives, and the copy of `alur.site` that plain Python
+    imported earlier (alur imports its module_utils) is dropped from sys.modules; otherwise the next import of an
+    alur.site module fails with "collection metadata was not loaded". Modules that already hold the earlier copy
+    keep using it: the module_utils keep no state.
+    """
     global _plugin_loader_ready
     if not _plugin_loader_ready:
-        init()
+        for name in [n for n in sys.modules if n == "ansible_collections" or n.startswith("ansible_collections.")]:
+            del sys.modules[name]
+        init([str(collections)])
         _plugin_loader_ready = True
 
 

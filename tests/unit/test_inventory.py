@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -157,3 +159,25 @@ def test_artifacts_settings_take_the_deprecated_names_as_a_run_does(tmp_path: Pa
     assert loaded.artifacts_settings("h1")["artifacts_temurin_repo_suite"] == ""
     with pytest.raises(InventoryError, match="nope"):
         loaded.artifacts_settings("nope")
+
+
+def test_alur_site_still_imports_after_ansible_loads_an_inventory() -> None:
+    """Loading an inventory installs Ansible's collection finder, which then answers every ansible_collections
+    import; `alur status` imports its service checks (and so alur.site's module_utils) only after that."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from ansible_collections.alur.site.plugins.module_utils import addresses  # plain Python, before Ansible
+        from alur.inventory import Inventory
+        root = Path(sys.argv[1])
+        Inventory(root / "inventory" / "lab", root).hosts()
+        import alur.service_checks.elastic
+        from ansible_collections.alur.site.plugins.module_utils import lockfile, secrets
+        print(addresses.url_host("fd00::1"), lockfile.pins("a:1"), secrets.__name__)
+        """
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[0] == "[fd00::1]"
