@@ -185,31 +185,7 @@ def test_the_roles_reach_the_rule_through_the_collections_filters(tmp_path: Path
         " 'bad': ['10.0.0.0/33', '10.0.0.0/8'] | alur.site.invalid_networks,"
         " 'lock': 'a:1' | alur.site.plugin_lockfile} | to_json }}"
     )
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FACT_CACHING="memory",
-        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-    )
-    result = subprocess.run(
-        [
-            ANSIBLE,
-            "ipv6",
-            "-i",
-            str(tmp_path / "hosts.json"),
-            "-m",
-            "ansible.builtin.debug",
-            "-a",
-            f"msg={expression}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    result = _debug(tmp_path, expression, "ipv6", str(tmp_path / "hosts.json"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(json.loads(result.stdout.split("=>", 1)[1])["msg"]) == {
         "self": "fd10::5",
@@ -222,15 +198,19 @@ def test_the_roles_reach_the_rule_through_the_collections_filters(tmp_path: Path
 
 def test_a_malformed_lockfile_fails_the_filter_naming_the_line(tmp_path: Path) -> None:
     expression = "{{ 'a:1\\nb' | alur.site.plugin_lockfile('files/plugins.lock') }}"
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    result = subprocess.run(
-        [ANSIBLE, "localhost", "-i", "localhost,", "-m", "ansible.builtin.debug", "-a", f"msg={expression}"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    result = _debug(tmp_path, expression, "localhost", "localhost,")
     assert result.returncode != 0
     assert "files/plugins.lock:2: expected id:version" in result.stdout + result.stderr
+
+
+def _debug(folder: Path, expression: str, host: str, inventory: str) -> subprocess.CompletedProcess[str]:
+    """`ansible HOST -m debug -a msg=EXPRESSION` with the project's ansible.cfg (which finds alur.site)."""
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FACT_CACHING="memory",
+        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+    )
+    command = [ANSIBLE, host, "-i", inventory, "-m", "ansible.builtin.debug", "-a", f"msg={expression}"]
+    return subprocess.run(command, capture_output=True, text=True, check=False, cwd=folder, env=env, timeout=120)
