@@ -32,7 +32,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock scripts/setup-host.sh
 	@scripts/setup-host.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,fast]'
 	@touch $@
 
 venv: $(VENV)/.installed
@@ -77,7 +77,7 @@ bench: setup
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
 lock:
-	$(PYTHON) -m venv /tmp/alur-lock && /tmp/alur-lock/bin/pip install -q -e '.[dev]' && \
+	$(PYTHON) -m venv /tmp/alur-lock && /tmp/alur-lock/bin/pip install -q -e '.[dev,fast]' && \
 	  { head -2 requirements.lock; /tmp/alur-lock/bin/pip freeze --exclude-editable; } > requirements.lock.new && \
 	  mv requirements.lock.new requirements.lock && rm -rf /tmp/alur-lock
 

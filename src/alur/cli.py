@@ -54,6 +54,12 @@ _inventory_option = click.option(
     type=click.Path(path_type=Path),
     help="Inventory folder or file, as for ansible-playbook -i.",
 )
+_accelerate_option = click.option(
+    "--accelerate/--no-accelerate",
+    default=True,
+    help="Run through Mitogen when installed and supported (default), or Ansible's own strategy "
+    "(also ALUR_ACCELERATE=0).",
+)
 _limit_option = click.option("-l", "--limit", help="Only these hosts (an Ansible host pattern).")
 _vault_options = [
     click.option(
@@ -118,11 +124,13 @@ def _run_options(**values: Any) -> Any:
 @_inventory_option
 @_limit_option
 @click.option("-t", "--tags", help="Only tasks with these tags.")
+@_accelerate_option
 @_with_vault
 def plan_command(
     inventory: Path,
     limit: str | None,
     tags: str | None,
+    accelerate: bool,
     vault_password_files: tuple[str, ...],
     vault_ids: tuple[str, ...],
     extra_vars: tuple[str, ...],
@@ -137,6 +145,7 @@ def plan_command(
         extra_vars=extra_vars,
         vault_password_files=vault_password_files,
         vault_ids=vault_ids,
+        accelerate=accelerate,
     )
     _, code = execute("plan", options, console)
     sys.exit(int(code))
@@ -152,6 +161,7 @@ def plan_command(
 @click.option("-f", "--forks", type=int, help="Parallel hosts (default: ansible.cfg).")
 @click.option("-v", "--verbose", "verbosity", count=True, help="ansible-playbook -v (repeat for more).")
 @click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
+@_accelerate_option
 @_with_vault
 def deploy_command(
     inventory: Path,
@@ -163,6 +173,7 @@ def deploy_command(
     forks: int | None,
     verbosity: int,
     plain: bool,
+    accelerate: bool,
     vault_password_files: tuple[str, ...],
     vault_ids: tuple[str, ...],
     extra_vars: tuple[str, ...],
@@ -185,6 +196,7 @@ def deploy_command(
         vault_password_files=vault_password_files,
         vault_ids=vault_ids,
         live=False if plain else None,
+        accelerate=accelerate,
     )
     _, code = execute("deploy", options, console)
     sys.exit(int(code))

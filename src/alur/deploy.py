@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from alur import check, display, runner, runs
+from alur import accelerate, check, display, runner, runs
 from alur.errors import AlurError
 from alur.exitcodes import ExitCode, from_host_counts
 from alur.inventory import Inventory, VaultOptions, absolute_extra_vars, ansible_config_value
@@ -29,6 +29,7 @@ class RunOptions:
     retry_failed: bool = False
     skip_check: bool = False
     live: bool | None = None  # None: live view when the output is a terminal
+    accelerate: bool = True  # Mitogen when installed and supported (alur.accelerate)
 
 
 def load_inventory(options: RunOptions) -> Inventory:
@@ -132,6 +133,8 @@ def execute(kind: str, options: RunOptions, console: Console) -> tuple[runs.Summ
         if code != ExitCode.OK:
             console.print("deploy not started: fix the problems above, or pass --skip-check")
             return None, code
+    speed = accelerate.choose(options.accelerate)
+    console.print(f"{kind}: {speed.description}")
     request = runner.PlaybookRequest(
         project_dir=project,
         inventory=options.inventory,
@@ -145,9 +148,10 @@ def execute(kind: str, options: RunOptions, console: Console) -> tuple[runs.Summ
         vault_args=tuple(options.vault.cli_args()),
         forks=options.forks,
         verbosity=options.verbosity,
-        envvars={**_host_key_checking_env(project), **_fact_cache_env(project, options.inventory)},
+        envvars={**_host_key_checking_env(project), **_fact_cache_env(project, options.inventory), **speed.env},
     )
-    environment = runner.user_environment()
+    # The strategy variables belong to the command that reproduces the run: they are what made it accelerated.
+    environment = {**runner.user_environment(), **speed.env}
     record = runs.RunRecord.create(
         kind=kind,
         inventory=options.inventory,
@@ -159,6 +163,7 @@ def execute(kind: str, options: RunOptions, console: Console) -> tuple[runs.Summ
         cwd=str(project),
         env=environment,
         censor=censor,
+        accelerator=speed.description,
     )
     started = time.monotonic()
 

@@ -316,6 +316,8 @@ def print_run(console: Console, summary: Summary, events: Sequence[dict[str, Any
     )
     if summary.limit or summary.tags:
         console.print(f"limit {summary.limit or '-'}, tags {summary.tags or '-'}")
+    if summary.accelerator:
+        console.print(f"ran with {summary.accelerator}")
     console.print(recap_table(summary))
     if summary.kind == "plan":
         for host, tasks in summary.changes.items():

@@ -82,6 +82,7 @@ class Summary:
     started: str
     command: str
     cwd: str
+    accelerator: str = ""  # e.g. "Mitogen 0.3.54 (mitogen_linear)" or why the plain strategy ran
     finished: str | None = None
     duration: float | None = None
     status: str = "running"  # running | successful | failed | canceled | timeout
@@ -132,6 +133,7 @@ class RunRecord:
         cwd: str,
         env: Mapping[str, str],
         censor: Censor,
+        accelerator: str = "",
     ) -> RunRecord:
         run_id = new_run_id()
         directory = runs_dir() / run_id
@@ -147,6 +149,7 @@ class RunRecord:
             started=datetime.now(UTC).isoformat(timespec="seconds"),
             command=censor.text(shell_command(command, cwd, env)),
             cwd=cwd,
+            accelerator=accelerator,
         )
         record = cls(summary, directory, censor)
         record.write_command()

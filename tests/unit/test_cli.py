@@ -156,6 +156,30 @@ def test_deploy_asks_the_runner_for_site_yml_with_the_operators_options(
     assert "--tags web" in summary.command and "--limit h1,h2" in summary.command
 
 
+@pytest.mark.parametrize("flag", [[], ["--no-accelerate"]])
+def test_deploy_passes_the_choice_to_the_run_and_records_it(
+    project: tuple[Path, Path], fake: FakeRunner, flag: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ALUR_ACCELERATE", raising=False)
+    monkeypatch.delenv("ANSIBLE_STRATEGY", raising=False)
+    _, inventory = project
+    result = invoke("deploy", "-i", str(inventory), "--skip-check", *flag)
+    assert result.exit_code == 0, result.output
+    [request] = fake.requests
+    [summary] = runs.list_runs()
+    if flag:
+        assert "ANSIBLE_STRATEGY" not in request.envvars
+        assert "ANSIBLE_STRATEGY" not in summary.command
+        assert summary.accelerator == "plain strategy (--no-accelerate)"
+    else:
+        assert request.envvars["ANSIBLE_STRATEGY"] == "mitogen_linear"
+        # The command that reproduces the run by hand carries what made it accelerated.
+        assert "ANSIBLE_STRATEGY=mitogen_linear" in summary.command
+        assert "ANSIBLE_STRATEGY_PLUGINS=" in summary.command
+        assert summary.accelerator.startswith("Mitogen")
+    assert f"deploy: {summary.accelerator}" in result.output
+
+
 def test_each_inventory_gets_its_own_fact_cache(
     project: tuple[Path, Path], fake: FakeRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
