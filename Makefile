@@ -23,7 +23,7 @@ help:
 	@echo "make molecule   the Molecule scenarios only (SCENARIO=name for one)"
 	@echo "make test-upstream  the *_upstream scenarios: real Jenkins, Temurin, Elastic (internet, ~5 GB free memory)"
 	@echo "make lab-down   remove the lab"
-	@echo "make bench      converge / unchanged re-run timings (BENCH_ARGS=\"--sizes 1,4 --repeats 2 --site\")"
+	@echo "make bench      unchanged re-runs: defaults, project, Mitogen, one run (BENCH_ARGS=\"--sizes 4,16 --repeats 2 --site\")"
 
 setup: venv
 	@$(BIN)/alur lab image
