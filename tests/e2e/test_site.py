@@ -3,7 +3,8 @@
 One lab instance (a copy of inventory/lab) from the CI stand-in bundle, deployed with `alur deploy`:
 - the first deploy loses a client half-way (app2 is stopped): the others finish, app2 is reported
   unreachable, `--retry-failed` completes it (and its Jenkins controller, which pins its host key),
-  and an unchanged re-run of site.yml then changes nothing on any host;
+  and an unchanged re-run of site.yml then changes nothing on any host, run with Ansible's own strategy
+  (plain ansible-playbook) and through Mitogen (alur's default), with the same tasks run and skipped;
 - every host has its static address and reaches exactly the ports the design allows on the others,
   checked both ways from every host; Jenkins answers behind HTTPS with the lab CA's certificate; the
   controller logs in to its agents as the SSH launcher does; Filebeat on each client reaches Logstash
@@ -47,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 HOSTS = ("app1", "app2", "ci", "logs")
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 # app2 is stopped once it has finished this many tasks of role common (past its package installs).
 STOP_AFTER_RESULTS = 8
 
@@ -146,7 +147,7 @@ class Lab:
 
 def recap(output: str) -> dict[str, dict[str, int]]:
     return {
-        m[0]: {"ok": int(m[1]), "changed": int(m[2]), "unreachable": int(m[3]), "failed": int(m[4])}
+        m[0]: dict(zip(("ok", "changed", "unreachable", "failed", "skipped"), map(int, m[1:]), strict=True))
         for m in RECAP.findall(output)
     }
 
@@ -290,10 +291,23 @@ def test_retry_failed_completes_the_client_and_its_controller(lab: Lab) -> None:
     assert record["hosts"]["app2"]["changed"] > 0  # type: ignore[index]
 
 
-def test_an_unchanged_rerun_changes_nothing(lab: Lab) -> None:
-    again = lab.playbook()
-    assert again.returncode == 0, again.stdout[-4000:]
-    assert {h: s["changed"] for h, s in recap(again.stdout).items()} == dict.fromkeys(HOSTS, 0), again.stdout[-6000:]
+def test_an_unchanged_rerun_changes_nothing_with_either_strategy(lab: Lab) -> None:
+    # Ansible's own strategy: plain ansible-playbook, as an operator without alur (or Mitogen) runs it.
+    plain = lab.playbook()
+    assert plain.returncode == 0, plain.stdout[-4000:]
+    by_hand = recap(plain.stdout)
+    assert {h: s["changed"] for h, s in by_hand.items()} == dict.fromkeys(HOSTS, 0), plain.stdout[-6000:]
+    # alur's default path: the same site through Mitogen.
+    fast = lab.alur("deploy", "-i", str(lab.inventory), "--skip-check", "--plain")
+    assert fast.returncode == 0, fast.stdout[-4000:] + fast.stderr
+    record = run_record(lab)
+    assert str(record["accelerator"]).startswith("Mitogen"), record["accelerator"]
+    accelerated: dict[str, dict[str, int]] = record["hosts"]  # type: ignore[assignment]
+    assert {h: s["changed"] for h, s in accelerated.items()} == dict.fromkeys(HOSTS, 0), fast.stdout[-6000:]
+    # Both strategies ran and skipped the same tasks on every host: the same site, whichever way it runs.
+    assert {h: (s["ok"], s["skipped"]) for h, s in by_hand.items()} == {
+        h: (s["ok"], s["skipped"]) for h, s in accelerated.items()
+    }
 
 
 # --- faults after the converge ------------------------------------------------------------------------
@@ -322,11 +336,15 @@ def test_runs_lists_every_run_and_keeps_the_exact_command(lab: Lab) -> None:
     listing = lab.alur("runs")
     assert listing.returncode == 0
     records = sorted((lab.root / "state" / "runs").iterdir())
-    # deploy, retry, the deploy after the stopped services, plan (plain ansible-playbook runs are not alur's)
+    # deploy, retry, the unchanged re-run, the deploy after the stopped services, plan (plain ansible-playbook
+    # runs are not alur's)
     kinds = [json.loads((r / "summary.json").read_text())["kind"] for r in records]
-    assert kinds == ["deploy", "deploy", "deploy", "plan"]
+    assert kinds == ["deploy", "deploy", "deploy", "deploy", "plan"]
     first = json.loads((records[0] / "summary.json").read_text())
     assert first["exit_code"] == 5
+    # Mitogen is the default, and the record's command carries what made the run accelerated.
+    assert first["accelerator"].startswith("Mitogen")
+    assert "ANSIBLE_STRATEGY=mitogen_linear" in first["command"]
     assert (records[0] / "command.txt").read_text().strip().endswith(f"-i {lab.inventory} site.yml")
     events = [json.loads(e) for e in (records[0] / "events.jsonl").read_text().splitlines()]
     assert any(e.get("status") == "unreachable" and e.get("host") == "app2" for e in events)
