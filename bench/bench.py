@@ -209,14 +209,16 @@ def growth(figures: list[Figure]) -> None:
 
 def table(figures: list[Figure], machine: str) -> str:
     lines = [
-        "| figure | hosts | defaults | project | project+Mitogen | defaults÷Mitogen | project÷Mitogen |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| figure | hosts | first converge | unchanged: defaults | project | project+Mitogen | defaults÷Mitogen "
+        "| project÷Mitogen |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for figure in figures:
         ratios = figure.ratios()
         cells = [figure.cell(v) for v in LABELS]
         cells += [f"{ratios[k]:.2f}x" if k in ratios else "-" for k in ("defaults/mitogen", "project/mitogen")]
-        lines.append(f"| {figure.name}, unchanged re-run | {figure.hosts} | " + " | ".join(cells) + " |")
+        first = f"{figure.first_converge:.1f} ({LABELS[figure.first_variant]})"
+        lines.append(f"| {figure.name} | {figure.hosts} | {first} | " + " | ".join(cells) + " |")
     return "\n".join([*lines, "", machine])
 
 
