@@ -16,6 +16,10 @@ import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alur.ee import ImageInfo
 
 # The ansible-core releases the `fast` extra's Mitogen (>=0.3.50) runs, from Mitogen's changelog
 # (docs/changelog.rst) and its support table (docs/ansible_detailed.rst): 0.3.25 added ansible-core 2.19
@@ -45,25 +49,31 @@ def _switched_off() -> bool:
     return os.environ.get(SWITCH, "1").strip().lower() in {"0", "no", "false", "off"}
 
 
-def choose(enabled: bool = True) -> Accelerator:
-    """The accelerator for a run of this process's ansible-core, honouring the switch and the user's own
-    strategy choice (ANSIBLE_STRATEGY set by hand wins: alur does not override it)."""
+def choose(enabled: bool = True, image: ImageInfo | None = None) -> Accelerator:
+    """The accelerator for a run of this process's ansible-core (or of the execution environment `image`),
+    honouring the switch and the user's own strategy choice (ANSIBLE_STRATEGY set by hand wins: alur does not
+    override it)."""
     if not enabled:
         return Accelerator(False, "plain strategy (--no-accelerate)")
     if _switched_off():
         return Accelerator(False, f"plain strategy ({SWITCH}={os.environ[SWITCH]})")
     if os.environ.get("ANSIBLE_STRATEGY"):
         return Accelerator(False, f"strategy {os.environ['ANSIBLE_STRATEGY']} (ANSIBLE_STRATEGY, as set)")
-    spec = importlib.util.find_spec("ansible_mitogen")
-    if spec is None or not spec.submodule_search_locations:
-        return Accelerator(False, "plain strategy: Mitogen is not installed (pip install -e '.[fast]')")
-    mitogen = importlib.metadata.version("mitogen")
-    core = _core_version()
+    if image is not None:
+        mitogen, plugins, core = image.mitogen, image.mitogen_strategies, image.core_tuple
+        if not (mitogen and plugins):
+            return Accelerator(False, f"plain strategy: Mitogen is not installed in {image.image}")
+    else:
+        spec = importlib.util.find_spec("ansible_mitogen")
+        if spec is None or not spec.submodule_search_locations:
+            return Accelerator(False, "plain strategy: Mitogen is not installed (pip install -e '.[fast]')")
+        mitogen = importlib.metadata.version("mitogen")
+        plugins = str(Path(next(iter(spec.submodule_search_locations))) / "plugins" / "strategy")
+        core = _core_version()
     low, high = SUPPORTED_CORE
     if not low <= core[:2] <= high:
         shown = ".".join(map(str, core))
         span = f"{'.'.join(map(str, low))} to {'.'.join(map(str, high))}"
         return Accelerator(False, f"plain strategy: Mitogen {mitogen} supports ansible-core {span}, not {shown}")
-    plugins = Path(next(iter(spec.submodule_search_locations))) / "plugins" / "strategy"
-    env = {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": STRATEGY}
+    env = {"ANSIBLE_STRATEGY_PLUGINS": plugins, "ANSIBLE_STRATEGY": STRATEGY}
     return Accelerator(True, f"Mitogen {mitogen} ({STRATEGY})", env)

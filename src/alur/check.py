@@ -172,8 +172,10 @@ def validate_play(
     inventory: Inventory,
     limit: str | None,
     run: Callable[[Any, Callable[[Any], None]], Any] | None = None,
+    image: Any = None,
 ) -> list[Finding]:
     """Run site.yml's validate play against the inventory without contacting a host; its failures as findings.
+    With `image` (an alur.ee.ImageInfo) the play runs inside that execution environment.
 
     The play stops a host at its first failure. Its argument_specs failures say again what validate_roles
     says (in Ansible's words): run_check drops them for the hosts validate_roles already faulted."""
@@ -181,7 +183,7 @@ def validate_play(
 
     if not (inventory.project / VALIDATE_PLAY).is_file():
         return [Finding("note", None, f"the roles' own rules were not checked: {VALIDATE_PLAY} not found", "validate")]
-    from alur.deploy import _fact_cache_env, _runner_dir
+    from alur.deploy import _fact_cache_env, _runner_dir, in_image
 
     request = runner.PlaybookRequest(
         project_dir=inventory.project,
@@ -193,6 +195,8 @@ def validate_play(
         vault_args=tuple(inventory.vault.absolute().cli_args()),
         envvars=_fact_cache_env(inventory.project, inventory.path),
     )
+    if image is not None:
+        request = in_image(image, request)
     failures: list[runner.Event] = []
 
     def on_event(event: runner.Event) -> None:
@@ -510,6 +514,7 @@ def run_check(
     reach_host: Callable[[Any, Sequence[preflight.Source]], dict[str, bool]] = preflight.reach,
     run_validate_play: bool = True,
     run_playbook: Callable[[Any, Callable[[Any], None]], Any] | None = None,
+    image: Any = None,
 ) -> CheckReport:
     """Every rule; the preflight only for the hosts `limit` selects (all when None)."""
     targets = inventory.resolve(limit)
@@ -529,7 +534,7 @@ def run_check(
         faulted = {f.host for f in schema if f.severity == "error"}
         report.findings += [
             f
-            for f in validate_play(inventory, limit, run_playbook)
+            for f in validate_play(inventory, limit, run_playbook, image)
             # An argument_specs failure of a host the schema rule faulted is the same problem, said twice.
             if not (f.host in faulted and f.cause.startswith("argument_specs: "))
         ]

@@ -60,6 +60,16 @@ _accelerate_option = click.option(
     help="Run through Mitogen when installed and supported (default), or Ansible's own strategy "
     "(also ALUR_ACCELERATE=0).",
 )
+_ee_option = click.option(
+    "--ee",
+    "ee_image",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[IMAGE]",
+    help="Run Ansible inside an execution environment: IMAGE, or alone alur's own (localhost/alur-ee:<version>, "
+    "ansible-core 2.21; make ee builds it). Also ALUR_EE=IMAGE or ALUR_EE=1.",
+)
 _limit_option = click.option("-l", "--limit", help="Only these hosts (an Ansible host pattern).")
 _vault_options = [
     click.option(
@@ -92,32 +102,39 @@ def _vault(vault_password_files: tuple[str, ...], vault_ids: tuple[str, ...]) ->
 @_inventory_option
 @click.option("--offline", is_flag=True, help="Only the inventory rules: contact no host.")
 @_limit_option
+@_ee_option
 @_with_vault
 def check_command(
     inventory: Path,
     offline: bool,
     limit: str | None,
+    ee_image: str | None,
     vault_password_files: tuple[str, ...],
     vault_ids: tuple[str, ...],
     extra_vars: tuple[str, ...],
 ) -> None:
     """Validate an inventory before anything runs: role variables against their argument_specs,
     cross-host rules, secrets, sizes; then (unless --offline) a preflight of every host over SSH."""
-    from alur import check, display
+    from alur import check, display, ee
+    from alur.deploy import say_support
     from alur.inventory import Inventory
     from alur.runs import Censor
 
     loaded = Inventory(inventory, project_root(), _vault(vault_password_files, vault_ids), extra_vars)
-    report = check.run_check(loaded, offline=offline, limit=limit)
+    chosen = ee.choice(ee_image)
+    image = ee.inspect(chosen) if chosen else None
+    say_support(console, image)
+    report = check.run_check(loaded, offline=offline, limit=limit, image=image)
     display.print_check(console, report, Censor(loaded.secret_values()))
     sys.exit(int(report.exit_code()))
 
 
 def _run_options(**values: Any) -> Any:
+    from alur import ee
     from alur.deploy import RunOptions
 
     vault = _vault(values.pop("vault_password_files"), values.pop("vault_ids"))
-    return RunOptions(vault=vault, **values)
+    return RunOptions(vault=vault, **{**values, "ee": ee.choice(values.get("ee"))})
 
 
 @cli.command("plan", epilog=EXIT_CODES_HELP)
@@ -125,12 +142,14 @@ def _run_options(**values: Any) -> Any:
 @_limit_option
 @click.option("-t", "--tags", help="Only tasks with these tags.")
 @_accelerate_option
+@_ee_option
 @_with_vault
 def plan_command(
     inventory: Path,
     limit: str | None,
     tags: str | None,
     accelerate: bool,
+    ee_image: str | None,
     vault_password_files: tuple[str, ...],
     vault_ids: tuple[str, ...],
     extra_vars: tuple[str, ...],
@@ -146,6 +165,7 @@ def plan_command(
         vault_password_files=vault_password_files,
         vault_ids=vault_ids,
         accelerate=accelerate,
+        ee=ee_image,
     )
     _, code = execute("plan", options, console)
     sys.exit(int(code))
@@ -162,6 +182,7 @@ def plan_command(
 @click.option("-v", "--verbose", "verbosity", count=True, help="ansible-playbook -v (repeat for more).")
 @click.option("--plain", is_flag=True, help="Plain progress lines even on a terminal.")
 @_accelerate_option
+@_ee_option
 @_with_vault
 def deploy_command(
     inventory: Path,
@@ -174,6 +195,7 @@ def deploy_command(
     verbosity: int,
     plain: bool,
     accelerate: bool,
+    ee_image: str | None,
     vault_password_files: tuple[str, ...],
     vault_ids: tuple[str, ...],
     extra_vars: tuple[str, ...],
@@ -197,6 +219,7 @@ def deploy_command(
         vault_ids=vault_ids,
         live=False if plain else None,
         accelerate=accelerate,
+        ee=ee_image,
     )
     _, code = execute("deploy", options, console)
     sys.exit(int(code))
@@ -322,6 +345,45 @@ def _print_bundle(report: Any) -> None:
         print(f"  {product}: {', '.join(packages)}")
     if report.plugins:
         print(f"  jenkins plugins: {report.plugins}")
+
+
+@cli.group("ee")
+def ee_group() -> None:
+    """alur's execution environment: ansible-core 2.21 in an image, as AWX and ansible-navigator run it."""
+
+
+@ee_group.command("build")
+@click.option("--force", is_flag=True, help="Rebuild even when the inputs are unchanged.")
+@click.option(
+    "--trust-build-ca",
+    is_flag=True,
+    help="Keep the build's CA bundle (ALUR_EE_CA_BUNDLE, else pip's) in the image as its system bundle.",
+)
+def ee_build(force: bool, trust_build_ca: bool) -> None:
+    """Build localhost/alur-ee:<version> from execution-environment/ when its inputs changed."""
+    from alur import ee
+
+    ee.ensure_image(force=force, trust_ca=trust_build_ca)
+
+
+@ee_group.command("info")
+@click.argument("image", required=False)
+def ee_info(image: str | None) -> None:
+    """The versions inside an execution environment (default: alur's own), as JSON."""
+    import json
+    from dataclasses import asdict
+
+    from alur import ee
+
+    print(json.dumps(asdict(ee.inspect(image or ee.default_image())), indent=2))
+
+
+@ee_group.command("lock")
+def ee_lock() -> None:
+    """Resolve execution-environment/requirements.in on the image's Python and rewrite requirements.lock."""
+    from alur import ee
+
+    ee.lock()
 
 
 @cli.group("lab")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from alur import accelerate, check, display, runner, runs
+from alur import accelerate, check, display, ee, runner, runs, support
 from alur.errors import AlurError
 from alur.exitcodes import ExitCode, from_host_counts
 from alur.inventory import Inventory, VaultOptions, absolute_extra_vars, ansible_config_value
@@ -30,6 +30,7 @@ class RunOptions:
     skip_check: bool = False
     live: bool | None = None  # None: live view when the output is a terminal
     accelerate: bool = True  # Mitogen when installed and supported (alur.accelerate)
+    ee: str | None = None  # the execution environment image to run in (alur.ee); None: this host's ansible-core
 
 
 def load_inventory(options: RunOptions) -> Inventory:
@@ -126,15 +127,18 @@ def execute(kind: str, options: RunOptions, console: Console) -> tuple[runs.Summ
     targets = inventory.resolve(limit)
     if not targets:
         raise AlurError(f"--limit {limit} matches no host of {options.inventory}")
+    image = ee.inspect(options.ee) if options.ee else None
+    say_support(console, image)
     if kind == "deploy" and not options.skip_check:
-        report = check.run_check(inventory, offline=False, limit=limit)
+        report = check.run_check(inventory, offline=False, limit=limit, image=image)
         display.print_check(console, report, censor)
         code = report.exit_code()
         if code != ExitCode.OK:
             console.print("deploy not started: fix the problems above, or pass --skip-check")
             return None, code
-    speed = accelerate.choose(options.accelerate)
-    console.print(f"{kind}: {speed.description}")
+    speed = accelerate.choose(options.accelerate, image)
+    console.print(f"{kind}: {speed.description}" + (f", inside {image.describe()}" if image else ""))
+    envvars = {**_host_key_checking_env(project), **_fact_cache_env(project, options.inventory), **speed.env}
     request = runner.PlaybookRequest(
         project_dir=project,
         inventory=options.inventory,
@@ -148,8 +152,10 @@ def execute(kind: str, options: RunOptions, console: Console) -> tuple[runs.Summ
         vault_args=tuple(options.vault.cli_args()),
         forks=options.forks,
         verbosity=options.verbosity,
-        envvars={**_host_key_checking_env(project), **_fact_cache_env(project, options.inventory), **speed.env},
+        envvars=envvars,
     )
+    if image:
+        request = in_image(image, request)
     # The strategy variables belong to the command that reproduces the run: they are what made it accelerated.
     environment = {**runner.user_environment(), **speed.env}
     record = runs.RunRecord.create(
@@ -159,11 +165,12 @@ def execute(kind: str, options: RunOptions, console: Console) -> tuple[runs.Summ
         limit=limit,
         tags=options.tags,
         check=request.check,
-        command=runner.command_line(request),
+        command=_by_hand(request, environment),
         cwd=str(project),
-        env=environment,
+        env={} if request.container else environment,
         censor=censor,
         accelerator=speed.description,
+        execution_environment=_image_record(image),
     )
     started = time.monotonic()
 
@@ -173,7 +180,8 @@ def execute(kind: str, options: RunOptions, console: Console) -> tuple[runs.Summ
 
     with display.RunProgress(console, targets, censor, live=options.live) as progress:
         result = runner.run_playbook(request, on_event)
-    record.set_command(result.command, result.cwd, environment)
+    if request.container is None:
+        record.set_command(result.command, result.cwd, environment)
     failed = sum(1 for s in result.stats.values() if s.failed)
     unreachable = sum(1 for s in result.stats.values() if s.unreachable)
     code = ExitCode.INTERRUPTED if result.status == "canceled" else from_host_counts(failed, unreachable, result.rc)
@@ -183,3 +191,43 @@ def execute(kind: str, options: RunOptions, console: Console) -> tuple[runs.Summ
     else:
         display.print_recap(console, summary, int(code))
     return summary, code
+
+
+def say_support(console: Console, image: ee.ImageInfo | None) -> None:
+    """Once per command: the ansible-core that will run is past its end of life (and what to do about it)."""
+    if image is None:
+        line = support.notice(support.host_core())
+    else:
+        line = support.notice(image.ansible_core, where=image.image)
+    if line:
+        console.print(f"[yellow]note:[/yellow] {line}", highlight=False)
+
+
+def in_image(image: ee.ImageInfo, request: runner.PlaybookRequest) -> runner.PlaybookRequest:
+    """What a request needs to run inside the execution environment: this process's ANSIBLE_* settings (runner
+    passes no other environment into the container) and the container with every file the run names mounted."""
+    import os
+
+    envvars = {**{k: v for k, v in os.environ.items() if k.startswith("ANSIBLE_")}, **request.envvars}
+    named = [v[1:] for v in request.extra_vars if v[:1] == "@"]
+    files: list[str | Path] = [request.inventory, *request.vault_args, *named]
+    return replace(request, envvars=envvars, container=ee.container(image, request.project_dir, files, envvars))
+
+
+def _by_hand(request: runner.PlaybookRequest, environment: dict[str, str]) -> list[str]:
+    """The command that reproduces the run: ansible-playbook, or for the execution environment the podman run of
+    it (with the same variables)."""
+    if request.container is None:
+        return runner.command_line(request)
+    return [*request.container.by_hand(str(request.project_dir), environment), *runner.command_line(request)]
+
+
+def _image_record(image: ee.ImageInfo | None) -> dict[str, str] | None:
+    if image is None:
+        return None
+    return {
+        "image": image.image,
+        "image_id": image.image_id,
+        "ansible_core": image.ansible_core,
+        "python": image.python,
+    }

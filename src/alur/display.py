@@ -318,6 +318,9 @@ def print_run(console: Console, summary: Summary, events: Sequence[dict[str, Any
         console.print(f"limit {summary.limit or '-'}, tags {summary.tags or '-'}")
     if summary.accelerator:
         console.print(f"ran with {summary.accelerator}")
+    box = summary.execution_environment
+    if box:
+        console.print(f"inside {box['image']} (ansible-core {box['ansible_core']}, Python {box['python']})")
     console.print(recap_table(summary))
     if summary.kind == "plan":
         for host, tasks in summary.changes.items():

@@ -23,7 +23,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from alur.ee import Container
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -56,6 +59,8 @@ class PlaybookRequest:
     verbosity: int = 0
     # Environment only for the run (e.g. ANSIBLE_HOST_KEY_CHECKING, which runner would otherwise turn off).
     envvars: Mapping[str, str] = field(default_factory=dict)
+    # Run inside an execution environment (ansible-runner's process isolation with podman), not on this host.
+    container: Container | None = None
 
     def options(self) -> list[str]:
         """Options that go before runner's own (-i, --limit, --tags, playbook)."""
@@ -235,14 +240,8 @@ def run_playbook(
 
     started = time.monotonic()
     try:
-        thread, runner = ansible_runner.run_async(
+        common: dict[str, Any] = dict(
             private_data_dir=str(private),
-            project_dir=str(request.project_dir),
-            playbook=request.playbook,
-            inventory=str(request.inventory.resolve()),
-            limit=request.limit,
-            tags=request.tags,
-            cmdline=shlex.join(request.options()) or None,
             envvars=dict(request.envvars),
             # Keep the project's own fact cache (ansible.cfg): runner's default points it into its artifacts.
             fact_cache_type="none",
@@ -253,6 +252,32 @@ def run_playbook(
             cancel_callback=should_cancel,
             finished_callback=lambda _runner: finished.set(),
         )
+        if request.container is None:
+            thread, runner = ansible_runner.run_async(
+                project_dir=str(request.project_dir),
+                playbook=request.playbook,
+                inventory=str(request.inventory.resolve()),
+                limit=request.limit,
+                tags=request.tags,
+                cmdline=shlex.join(request.options()) or None,
+                **common,
+            )
+        else:
+            # As ansible-navigator does: the ansible-playbook command line, run by `podman run` of the image in
+            # the project folder, which runner mounts at its own path with the inventory and vault files.
+            box = request.container
+            common["envvars"].update(box.env)
+            thread, runner = ansible_runner.run_command_async(
+                executable_cmd="ansible-playbook",
+                cmdline_args=command_line(request)[1:],
+                host_cwd=str(request.project_dir),
+                process_isolation=True,
+                process_isolation_executable="podman",
+                container_image=box.info.image,
+                container_volume_mounts=list(box.mounts),
+                container_options=list(box.options),
+                **common,
+            )
         # Wait on an Event, not on thread.join(): a join interrupted by Ctrl-C can leave is_alive()
         # answering False while the thread still runs (CPython before 3.13).
         while not finished.is_set() and thread.is_alive():
@@ -262,7 +287,10 @@ def run_playbook(
                 # Ctrl-C: runner stops ansible-playbook (it runs in its own pty session) and returns.
                 interrupted.set()
         thread.join()
-        command = [str(arg) for arg in (runner.config.command or command_line(request))]
+        if request.container is not None:
+            command = command_line(request)  # runner's is the podman command, with a file it removes at the end
+        else:
+            command = [str(arg) for arg in (runner.config.command or command_line(request))]
         cwd = str(runner.config.cwd)
         rc = runner.rc if runner.rc is not None else 1
         # Anything but runner's final states means its thread died (e.g. output went to a closed pipe).

@@ -83,6 +83,8 @@ class Summary:
     command: str
     cwd: str
     accelerator: str = ""  # e.g. "Mitogen 0.3.54 (mitogen_linear)" or why the plain strategy ran
+    # The execution environment the run went through (image, image_id, ansible_core, python); None: this host.
+    execution_environment: dict[str, str] | None = None
     finished: str | None = None
     duration: float | None = None
     status: str = "running"  # running | successful | failed | canceled | timeout
@@ -134,6 +136,7 @@ class RunRecord:
         env: Mapping[str, str],
         censor: Censor,
         accelerator: str = "",
+        execution_environment: dict[str, str] | None = None,
     ) -> RunRecord:
         run_id = new_run_id()
         directory = runs_dir() / run_id
@@ -150,6 +153,7 @@ class RunRecord:
             command=censor.text(shell_command(command, cwd, env)),
             cwd=cwd,
             accelerator=accelerator,
+            execution_environment=execution_environment,
         )
         record = cls(summary, directory, censor)
         record.write_command()
