@@ -210,8 +210,13 @@ def in_image(image: ee.ImageInfo, request: runner.PlaybookRequest) -> runner.Pla
 
     envvars = {**{k: v for k, v in os.environ.items() if k.startswith("ANSIBLE_")}, **request.envvars}
     named = [v[1:] for v in request.extra_vars if v[:1] == "@"]
-    files: list[str | Path] = [request.inventory, *request.vault_args, *named]
-    return replace(request, envvars=envvars, container=ee.container(image, request.project_dir, files, envvars))
+    # runner mounts these itself (-i, --vault-password-file; the project is its working directory)
+    args = list(request.vault_args)
+    vault_files = [args[i + 1] for i, a in enumerate(args[:-1]) if a in {"--vault-password-file", "--vault-pass-file"}]
+    by_runner: list[str | Path] = [request.inventory.resolve(), *vault_files]
+    vault_ids = [v.split("@", 1)[-1] for i, v in enumerate(args[1:]) if args[i] == "--vault-id"]
+    box = ee.container(image, request.project_dir, [*by_runner, *named, *vault_ids], envvars, by_runner)
+    return replace(request, envvars=envvars, container=box)
 
 
 def _by_hand(request: runner.PlaybookRequest, environment: dict[str, str]) -> list[str]:

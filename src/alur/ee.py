@@ -305,23 +305,31 @@ def _outermost(paths: Iterable[Path]) -> list[Path]:
     return chosen
 
 
-def container(info: ImageInfo, project: Path, files: Iterable[str | Path], env: Mapping[str, str]) -> Container:
-    """The container for a run of `project`: the project, then the folder of every file the run names (the
-    inventory, vault password files, extra-vars files) and every absolute path among the ANSIBLE_* variables
-    passed in (the fact cache, ...), each mounted at its own path. The run uses the host's network, as the
-    operator's ansible-playbook would, and the invoking user's UID (rootless podman: --userns=keep-id), so
-    what it writes (generated secrets, the CA, the fact cache) belongs to the operator."""
-    wanted: list[Path] = [project, state_dir()]
-    for item in [*files, *env.values()]:
-        text = str(item)
-        if not text.startswith("/"):
-            continue
-        path = Path(text)
-        if path.is_dir():
-            wanted.append(path)
-        elif path.parent.is_dir():
-            wanted.append(path.parent)
-    mounts = tuple(f"{p}:{p}" for p in _outermost(wanted))
+def _folder(item: str | Path) -> Path | None:
+    text = str(item)
+    if not text.startswith("/"):
+        return None
+    path = Path(text)
+    return path if path.is_dir() else path.parent if path.parent.is_dir() else None
+
+
+def container(
+    info: ImageInfo,
+    project: Path,
+    files: Iterable[str | Path],
+    env: Mapping[str, str],
+    runner_mounts: Iterable[str | Path] = (),
+) -> Container:
+    """The container for a run of `project`: the folder of every file the run names (the inventory, vault
+    password files, extra-vars files, the state dir with the lab's keys) and of every absolute path among the
+    ANSIBLE_* variables passed in (the fact cache, ...), each mounted at its own path. ansible-runner mounts the
+    project (the working directory) and the folders of the playbook, the inventory and the vault password files
+    itself: those are not mounted twice (podman refuses two mounts on one path). The run uses the host's
+    network, as the operator's ansible-playbook would, and the invoking user's UID (rootless podman:
+    --userns=keep-id), so what it writes (generated secrets, the CA, the fact cache) belongs to the operator."""
+    wanted = [project, state_dir(), *(f for f in map(_folder, [*files, *env.values()]) if f)]
+    mounted_by_runner = {project.resolve(), *(f.resolve() for f in map(_folder, runner_mounts) if f)}
+    mounts = tuple(f"{p}:{p}" for p in _outermost(wanted) if p not in mounted_by_runner)
     # ansible-runner mounts ~/.ssh itself (at /root/.ssh and /home/runner/.ssh) and passes SSH_AUTH_SOCK.
     if os.getuid() == 0:
         # ssh reads keys and known_hosts from the home its passwd entry names: root's is /root.

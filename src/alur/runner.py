@@ -265,8 +265,12 @@ def run_playbook(
         else:
             # As ansible-navigator does: the ansible-playbook command line, run by `podman run` of the image in
             # the project folder, which runner mounts at its own path with the inventory and vault files.
+            from alur.podman import podman_env
+
             box = request.container
             common["envvars"].update(box.env)
+            # runner starts podman with this process's environment: it needs alur's containers.conf, if any.
+            os.environ.update({k: v for k, v in podman_env().items() if k == "CONTAINERS_CONF"})
             thread, runner = ansible_runner.run_command_async(
                 executable_cmd="ansible-playbook",
                 cmdline_args=command_line(request)[1:],
