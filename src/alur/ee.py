@@ -280,14 +280,15 @@ class Container:
     """How ansible-runner starts the run in the image: mounts (host:container:options) and podman options."""
 
     info: ImageInfo
-    mounts: tuple[str, ...] = ()
+    mounts: tuple[str, ...] = ()  # besides those ansible-runner makes itself
     options: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    shown_mounts: tuple[str, ...] = ()  # every folder the run sees, for the command that repeats it by hand
 
     def by_hand(self, workdir: str, env: Mapping[str, str]) -> list[str]:
         """A podman command line that runs the same command in the same image (secrets stay in their files)."""
         command = ["podman", "run", "--rm", "-it", *self.options, "--workdir", workdir]
-        for mount in self.mounts:
+        for mount in self.shown_mounts or self.mounts:
             command += ["-v", mount]
         for key, value in {**self.env, **env}.items():
             command += ["-e", f"{key}={value}"]
@@ -327,14 +328,16 @@ def container(
     itself: those are not mounted twice (podman refuses two mounts on one path). The run uses the host's
     network, as the operator's ansible-playbook would, and the invoking user's UID (rootless podman:
     --userns=keep-id), so what it writes (generated secrets, the CA, the fact cache) belongs to the operator."""
-    wanted = [project, state_dir(), *(f for f in map(_folder, [*files, *env.values()]) if f)]
-    mounted_by_runner = {project.resolve(), *(f.resolve() for f in map(_folder, runner_mounts) if f)}
-    mounts = tuple(f"{p}:{p}" for p in _outermost(wanted) if p not in mounted_by_runner)
+    by_runner = [project, *(f for f in map(_folder, runner_mounts) if f)]
+    everything = _outermost([*by_runner, state_dir(), *(f for f in map(_folder, [*files, *env.values()]) if f)])
+    mounted_by_runner = {p.resolve() for p in by_runner}
+    mounts = tuple(f"{p}:{p}" for p in everything if p not in mounted_by_runner)
+    shown = tuple(f"{p}:{p}" for p in everything)
     # ansible-runner mounts ~/.ssh itself (at /root/.ssh and /home/runner/.ssh) and passes SSH_AUTH_SOCK.
     if os.getuid() == 0:
         # ssh reads keys and known_hosts from the home its passwd entry names: root's is /root.
-        return Container(info, mounts, ("--network=host", "--user=0:0"), {"HOME": "/root"})
-    return Container(info, mounts, ("--network=host", "--userns=keep-id"))
+        return Container(info, mounts, ("--network=host", "--user=0:0"), {"HOME": "/root"}, shown)
+    return Container(info, mounts, ("--network=host", "--userns=keep-id"), {}, shown)
 
 
 # --- the lock -----------------------------------------------------------------------------------------
