@@ -13,12 +13,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ALUR_PROJECT_DIR := $(CURDIR)
 
 
-.PHONY: help setup venv images lab lab-down lab-status lint unit molecule test test-upstream bench clean lock
+.PHONY: help setup venv images ee ee-lock lab lab-down lab-status lint unit molecule test test-upstream bench clean lock
 
 help:
 	@echo "make lab        bring up the local lab (4 Debian containers) and deploy site.yml to it"
 	@echo "make test       every test: lint, unit, Molecule scenarios, lab integration, end to end"
 	@echo "make setup      host packages, .venv, base images (idempotent)"
+	@echo "make ee         the execution environment localhost/alur-ee (ansible-core 2.21), rebuilt when its inputs change"
 	@echo "make lint       ansible-lint, yamllint, ruff, mypy"
 	@echo "make molecule   the Molecule scenarios only (SCENARIO=name for one)"
 	@echo "make test-upstream  the *_upstream scenarios: real Jenkins, Temurin, Elastic (internet, ~5 GB free memory)"
@@ -37,6 +38,14 @@ $(VENV)/.installed: pyproject.toml requirements.lock scripts/setup-host.sh
 
 venv: $(VENV)/.installed
 	@scripts/setup-host.sh >/dev/null
+
+# The execution environment (execution-environment/): `alur deploy --ee` runs the site inside it, as AWX would.
+# EE_TRUST_CA=1 keeps the build's CA bundle in the image (for networks whose TLS inspection it needs at run time).
+ee: setup
+	$(BIN)/alur ee build $(if $(EE_TRUST_CA),--trust-build-ca)
+
+ee-lock: setup
+	$(BIN)/alur ee lock
 
 lab: setup
 	$(BIN)/alur lab up $(if $(BUNDLE),--bundle $(BUNDLE))
@@ -60,7 +69,7 @@ unit: venv
 molecule: setup
 	$(BIN)/pytest -q tests/molecule $(if $(SCENARIO),-k $(SCENARIO))
 
-test: setup
+test: setup ee
 	@scripts/setup-host.sh chromium
 	$(BIN)/pytest -n $(TEST_WORKERS) --durations=25 tests
 
@@ -76,9 +85,20 @@ test-upstream: setup
 bench: setup
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
+# Pins for the host venv, resolved on Python 3.11 (Debian 12's, and the oldest alur runs on). ansible-core 2.20 and
+# later need Python 3.12: on 3.12 and newer the host venv takes the execution environment's ansible-core and the
+# Ansible package it takes its collections from, each pin with its python_version marker.
 lock:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
+	  { echo "make lock: run it with Python 3.11 (PYTHON=python3.11)"; exit 1; }
 	$(PYTHON) -m venv /tmp/alur-lock && /tmp/alur-lock/bin/pip install -q -e '.[dev,fast]' && \
-	  { head -2 requirements.lock; /tmp/alur-lock/bin/pip freeze --exclude-editable; } > requirements.lock.new && \
+	  { head -2 requirements.lock; \
+	    { /tmp/alur-lock/bin/pip freeze --exclude-editable | \
+	        sed -E 's/^(ansible-core|ansible)==(.*)$$/\1==\2; python_version < "3.12"/'; \
+	      grep -hE '^(ansible-core|ansible)==' execution-environment/requirements.lock \
+	        execution-environment/collections.txt | sed 's/$$/; python_version >= "3.12"/'; \
+	    } | LC_ALL=C sort -f -s -t= -k1,1; \
+	  } > requirements.lock.new && \
 	  mv requirements.lock.new requirements.lock && rm -rf /tmp/alur-lock
 
 clean: lab-down

@@ -64,3 +64,19 @@ def test_linter_passes(name: str) -> None:
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     shown = " ".join(command[:6]) + (" ..." if len(command) > 6 else "")
     assert proc.returncode == 0, f"{shown} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+
+
+def test_ansible_lint_passes_with_the_execution_environments_ansible_core() -> None:
+    """The same ansible-lint run inside localhost/alur-ee: the rules of ansible-core 2.21, which the roles also run
+    on there (make test builds the image first; `make lint` alone needs `make ee`)."""
+    from alur import ee, podman
+
+    info = ee.inspect(ee.default_image())
+    assert info.ansible_core.startswith("2.21."), info
+    root = str(ROOT)
+    proc = podman.run(
+        "run", "--rm", "--network=none", "--user=0:0", "-e", "HOME=/root", "-v", f"{root}:{root}", "--workdir", root,
+        info.image, *linter_command("ansible-lint"), check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, f"ansible-lint in {info.image} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+    assert "Profile 'production' was required, and it passed" in proc.stdout + proc.stderr
