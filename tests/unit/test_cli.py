@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from alur_project import make_project
 from click.testing import CliRunner, Result
 
 from alur import cli as cli_module
-from alur import runner, runs, status
+from alur import ee, runner, runs, status, support
 from alur.cli import cli
 from alur.runner import Event, PlaybookRequest, RunResult
 
@@ -361,3 +363,141 @@ def test_a_retried_agent_brings_its_controller_along() -> None:
     assert deploy._peers_of(["app2"], inventory) == ["ci"]
     assert deploy._peers_of(["ci", "app1"], inventory) == []
     assert deploy._peers_of(["logs"], inventory) == []
+
+
+# --- inside an execution environment (alur.ee), with the image's answers fixed -----------------------------
+
+EE_INFO = ee.ImageInfo(
+    image="some/image",
+    image_id="0123456789abcdef0123456789abcdef",
+    ansible_core="2.21.5",
+    python="3.13.5",
+    mitogen="0.3.50",
+    mitogen_strategies="/opt/alur-ee/lib/python3.13/site-packages/ansible_mitogen/plugins/strategy",
+    ansible_runner="2.4.2",
+)
+
+
+class _Today(date):
+    """A day on which this host's 2.19 has ended and the image's 2.21 is maintained, whatever today is."""
+
+    @classmethod
+    def today(cls) -> _Today:
+        return cls(2027, 1, 15)
+
+
+@pytest.fixture
+def images(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The images the command asked about; each answers as EE_INFO. This host runs ansible-core 2.19."""
+    asked: list[str] = []
+
+    def inspect(image: str) -> ee.ImageInfo:
+        asked.append(image)
+        return EE_INFO
+
+    monkeypatch.setattr(ee, "inspect", inspect)
+    monkeypatch.setattr(support, "host_core", lambda: "2.19.14")
+    monkeypatch.setattr(support, "date", _Today)
+    for name in [n for n in os.environ if n.startswith("ANSIBLE_")] + [ee.SWITCH, "ALUR_ACCELERATE"]:
+        monkeypatch.delenv(name, raising=False)
+    return asked
+
+
+def test_deploy_with_ee_runs_inside_the_image_and_records_it(
+    project: tuple[Path, Path], fake: FakeRunner, images: list[str], tmp_path: Path
+) -> None:
+    project_dir, inventory = project
+    (tmp_path / "vars").mkdir()
+    (tmp_path / "vars" / "site.yml").write_text("---\nweb_port: 9090\n")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "pw").write_text("vault-pass\n")
+    result = invoke(
+        "deploy", "-i", str(inventory), "--skip-check", "--ee", "some/image",
+        "-e", f"@{tmp_path / 'vars' / 'site.yml'}", "--vault-password-file", str(tmp_path / "secrets" / "pw"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert images == ["some/image"]
+    [request] = fake.requests
+    assert request.container is not None and request.container.info == EE_INFO
+    # The image's Mitogen, at its path inside the image.
+    assert request.envvars["ANSIBLE_STRATEGY_PLUGINS"] == EE_INFO.mitogen_strategies
+    assert request.envvars["ANSIBLE_STRATEGY"] == "mitogen_linear"
+    # runner mounts the project, the inventory and the vault password file; alur the rest, each once.
+    state, named = tmp_path / "state", tmp_path / "vars"
+    assert sorted(request.container.mounts) == sorted([f"{state}:{state}", f"{named}:{named}"])
+    for folder in (project_dir, inventory, tmp_path / "secrets"):
+        assert f"{folder}:{folder}" in request.container.shown_mounts
+    [summary] = runs.list_runs()
+    assert summary.execution_environment == {
+        "image": "some/image",
+        "image_id": EE_INFO.image_id,
+        "ansible_core": "2.21.5",
+        "python": "3.13.5",
+    }
+    assert summary.accelerator == "Mitogen 0.3.50 (mitogen_linear)"
+    assert summary.command.startswith(f"cd {project_dir} && podman run ")
+    assert f"-v {inventory}:{inventory}" in summary.command and f"-v {named}:{named}" in summary.command
+    assert f"ANSIBLE_STRATEGY_PLUGINS={EE_INFO.mitogen_strategies}" in summary.command
+    assert " some/image ansible-playbook " in summary.command
+    output = " ".join(result.output.split())
+    assert "deploy: Mitogen 0.3.50 (mitogen_linear), inside some/image (ansible-core 2.21.5, Python 3.13.5)" in output
+    assert "end of life" not in output
+
+
+@pytest.mark.parametrize(
+    "command", [["deploy"], ["deploy", "--skip-check"], ["plan"], ["check", "--offline"]], ids=" ".join
+)
+def test_an_ended_host_core_is_noted_once_and_an_image_run_is_not(
+    project: tuple[Path, Path], fake: FakeRunner, images: list[str], command: list[str]
+) -> None:
+    on_host = invoke(*command, "-i", str(project[1]))
+    assert on_host.exit_code == 0, on_host.output
+    output = " ".join(on_host.output.split())
+    assert output.count("end of life") == 1, output
+    assert "note: ansible-core 2.19.14 on this host" in output and "reached its end of life on 2026-11-30" in output
+    assert "run with --ee" in output
+    in_image = invoke(*command, "-i", str(project[1]), "--ee", "some/image")
+    assert in_image.exit_code == 0, in_image.output
+    assert "end of life" not in in_image.output
+    assert images == ["some/image"]
+
+
+def test_plan_takes_ee_alone_as_alurs_own_image(
+    project: tuple[Path, Path], fake: FakeRunner, images: list[str]
+) -> None:
+    result = invoke("plan", "--ee", "-i", str(project[1]))
+    assert result.exit_code == 0, result.output
+    assert images == [ee.default_image()]
+    [request] = fake.requests
+    assert request.check and request.diff
+    assert request.container is not None and request.container.info == EE_INFO
+    assert runs.list_runs()[0].execution_environment is not None
+
+
+def test_the_switch_sends_a_deploy_into_the_image(
+    project: tuple[Path, Path], fake: FakeRunner, images: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ee.SWITCH, "from/environment")
+    assert invoke("deploy", "-i", str(project[1]), "--skip-check").exit_code == 0
+    assert invoke("deploy", "-i", str(project[1]), "--skip-check", "--ee", "some/image").exit_code == 0
+    assert images == ["from/environment", "some/image"]
+    assert all(r.container is not None for r in fake.requests)
+
+
+def test_check_offline_runs_the_validate_play_inside_the_image(
+    project: tuple[Path, Path], fake: FakeRunner, images: list[str]
+) -> None:
+    from alur import check
+
+    project_dir, inventory = project
+    (project_dir / check.VALIDATE_PLAY).parent.mkdir()
+    (project_dir / check.VALIDATE_PLAY).write_text("---\n[]\n")
+    result = invoke("check", "-i", str(inventory), "--offline", "--ee", "some/image")
+    assert result.exit_code == 0, result.output
+    plain = invoke("check", "-i", str(inventory), "--offline")
+    assert plain.exit_code == 0, plain.output
+    in_image, on_host = fake.requests
+    assert in_image.playbook == on_host.playbook == check.VALIDATE_PLAY
+    assert in_image.container is not None and in_image.container.info == EE_INFO
+    assert on_host.container is None
+    assert images == ["some/image"]
