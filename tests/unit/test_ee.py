@@ -198,7 +198,7 @@ def test_the_recipe_changes_with_every_build_file(source: Path) -> None:
     assert len(first) == 16 and first == ee.recipe_hash(source, "base-1", plain)
     for name in ee.BUILD_FILES:
         original = (source / name).read_bytes()
-        (source / name).write_bytes(original + b"\n")
+        (source / name).write_bytes(b"#" + original)
         assert ee.recipe_hash(source, "base-1", plain) != first, name
         (source / name).write_bytes(original)
         assert ee.recipe_hash(source, "base-1", plain) == first, name
@@ -351,6 +351,12 @@ def test_a_folder_inside_a_mounted_one_is_not_mounted_again(layout: dict[str, Pa
     )
     assert sorted(mounted(box.mounts)) == sorted([layout["state"], layout["vars"]])
     assert sorted(mounted(box.shown_mounts)) == sorted([layout["project"], layout["state"], layout["vars"]])
+
+
+def test_the_root_home_and_usr_folders_are_never_mounted(layout: dict[str, Path]) -> None:
+    # A file named at the top of them would put the host's whole / (or /home, /usr) over the image's.
+    box = ee.container(INFO, layout["project"], ["/site.yml", "/home/no-such-user", "/usr/no-such-file"], {})
+    assert sorted(mounted(box.shown_mounts)) == sorted([layout["project"], layout["state"]])
 
 
 def test_as_root_the_run_is_root_with_roots_home(layout: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
