@@ -102,3 +102,10 @@ def test_the_switches_win_inside_an_image_too(monkeypatch: pytest.MonkeyPatch) -
     assert not accelerate.choose(enabled=False, image=image()).used
     monkeypatch.setenv(accelerate.SWITCH, "0")
     assert not accelerate.choose(image=image()).used
+
+
+def test_an_image_whose_mitogen_has_no_strategy_folder_runs_the_plain_strategy() -> None:
+    # The probe found the distribution but not the ansible_mitogen package: nothing for Ansible to load.
+    chosen = accelerate.choose(image=ImageInfo("some/image", "0123abcd", "2.21.5", "3.13.5", "0.3.50", None))
+    assert not chosen.used and chosen.env == {}
+    assert "not installed in some/image" in chosen.description
