@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ALUR_PROJECT_DIR := $(CURDIR)
 
 
-.PHONY: help setup venv images ee ee-lock lab lab-down lab-status lint unit molecule test test-upstream bench clean lock
+.PHONY: help setup venv images ee ee-lock bench-ee lab lab-down lab-status lint unit molecule test test-upstream bench clean lock
 
 help:
 	@echo "make lab        bring up the local lab (4 Debian containers) and deploy site.yml to it"
@@ -24,6 +24,7 @@ help:
 	@echo "make molecule   the Molecule scenarios only (SCENARIO=name for one)"
 	@echo "make test-upstream  the *_upstream scenarios: real Jenkins, Temurin, Elastic (internet, ~5 GB free memory)"
 	@echo "make lab-down   remove the lab"
+	@echo "make bench-ee   the site inside the execution environment beside the host venv, one run"
 	@echo "make bench      unchanged re-runs: defaults, project, Mitogen, one run (BENCH_ARGS=\"--sizes 4,16 --repeats 2 --site\")"
 
 setup: venv
@@ -84,6 +85,10 @@ test-upstream: setup
 # Converge and unchanged re-run times on lab containers (idle machine): a table, JSON and a PNG in bench/results.
 bench: setup
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+# The whole site inside the execution environment beside the host venv (first converge, unchanged re-runs).
+bench-ee: ee
+	$(BIN)/python bench/ee.py $(BENCH_ARGS)
 
 # Pins for the host venv, resolved on Python 3.11 (Debian 12's, and the oldest alur runs on). ansible-core 2.20 and
 # later need Python 3.12: on 3.12 and newer the host venv takes the execution environment's ansible-core and the
