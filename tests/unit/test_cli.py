@@ -404,9 +404,11 @@ def images(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_deploy_with_ee_runs_inside_the_image_and_records_it(
-    project: tuple[Path, Path], fake: FakeRunner, images: list[str], tmp_path: Path
+    project: tuple[Path, Path], fake: FakeRunner, images: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project_dir, inventory = project
+    # runner passes no environment into the container but the run's own: the operator's settings go along.
+    monkeypatch.setenv("ANSIBLE_DISPLAY_SKIPPED_HOSTS", "false")
     (tmp_path / "vars").mkdir()
     (tmp_path / "vars" / "site.yml").write_text("---\nweb_port: 9090\n")
     (tmp_path / "secrets").mkdir()
@@ -422,6 +424,7 @@ def test_deploy_with_ee_runs_inside_the_image_and_records_it(
     # The image's Mitogen, at its path inside the image.
     assert request.envvars["ANSIBLE_STRATEGY_PLUGINS"] == EE_INFO.mitogen_strategies
     assert request.envvars["ANSIBLE_STRATEGY"] == "mitogen_linear"
+    assert request.envvars["ANSIBLE_DISPLAY_SKIPPED_HOSTS"] == "false"
     # runner mounts the project, the inventory and the vault password file; alur the rest, each once.
     state, named = tmp_path / "state", tmp_path / "vars"
     assert sorted(request.container.mounts) == sorted([f"{state}:{state}", f"{named}:{named}"])
@@ -438,6 +441,7 @@ def test_deploy_with_ee_runs_inside_the_image_and_records_it(
     assert summary.command.startswith(f"cd {project_dir} && podman run ")
     assert f"-v {inventory}:{inventory}" in summary.command and f"-v {named}:{named}" in summary.command
     assert f"ANSIBLE_STRATEGY_PLUGINS={EE_INFO.mitogen_strategies}" in summary.command
+    assert "-e ANSIBLE_DISPLAY_SKIPPED_HOSTS=false" in summary.command
     assert " some/image ansible-playbook " in summary.command
     output = " ".join(result.output.split())
     assert "deploy: Mitogen 0.3.50 (mitogen_linear), inside some/image (ansible-core 2.21.5, Python 3.13.5)" in output
