@@ -155,13 +155,12 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 
 
 # Warnings a run may print that are not the roles' to fix: Ansible's notice on any third-party strategy plugin
-# (Mitogen's), Mitogen reading Templar._loader when a connection is reset (ansible_mitogen/connection.py,
-# deprecated in ansible-core 2.21) and its walk over ansible-core's internal _protomatter collection (2.21), the
-# footer of any deprecation, and find's note on the netplan folders Debian's base system does not have.
+# (Mitogen's), Mitogen's walk over ansible-core 2.21's internal _protomatter collection, Mitogen's own log lines
+# (a host that vanished mid-run), the footer of any deprecation, and find's note on the netplan folders Debian's
+# base system does not have.
 FOREIGN_WARNINGS = re.compile(
-    r"\[DEPRECATION WARNING\]: (Use of strategy plugins not included in ansible\.builtin|Direct access to the "
-    r"`_loader` internal attribute)|\[WARNING\]: (Collection at '\S+/_protomatter' does not have|Deprecation "
-    r"warnings can be disabled|Skipped '\S*netplan' path)"
+    r"\[DEPRECATION WARNING\]: Use of strategy plugins not included in ansible\.builtin|\[WARNING\]: (Collection at "
+    r"'\S+/_protomatter' does not have|\[mux\s+\d+\]|Deprecation warnings can be disabled|Skipped '\S*netplan' path)"
 )
 
 
