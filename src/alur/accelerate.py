@@ -6,7 +6,8 @@ nothing in ansible.cfg, so plain `ansible-playbook site.yml` keeps Ansible's own
 
 alur uses it for `deploy` and `plan` when it is installed, the installed ansible-core is one the
 installed Mitogen supports, and nobody turned it off (`--no-accelerate`, or ALUR_ACCELERATE=0).
-Otherwise the run takes Ansible's linear strategy and says in one line why.
+Otherwise the run takes Ansible's linear strategy and says in one line why. A run inside an execution
+environment (alur.ee) asks the same of the image: its Mitogen, its strategy folder, its ansible-core.
 """
 
 from __future__ import annotations
