@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from alur import __version__, images, podman
@@ -261,7 +261,8 @@ def inspect(image: str) -> ImageInfo:
         raise AlurError(f"execution environment {image} not found{hint}")
     cache = state_dir() / "ee" / f"{image_id[:24]}.json"
     if cache.is_file():
-        return ImageInfo(**json.loads(cache.read_text()))
+        # The image by the name asked for: one ID can carry several names, and the run starts the one given.
+        return replace(ImageInfo(**json.loads(cache.read_text())), image=image)
     proc = podman.run("run", "--rm", "--network=none", image, "python3", "-c", _PROBE, check=False)
     if proc.returncode != 0:
         raise AlurError(f"execution environment {image}: no ansible-core answered ({proc.stderr.strip()[-300:]})")
@@ -295,11 +296,33 @@ class Container:
         return [*command, self.info.image]
 
 
+# The ANSIBLE_* settings that name files or folders of the controller (the *_PATH ones lists of them); every other
+# absolute value names a path on a managed host or in the image (ANSIBLE_REMOTE_TEMP, ANSIBLE_PYTHON_INTERPRETER,
+# the image's own ANSIBLE_STRATEGY_PLUGINS) and is not mounted.
+CONTROLLER_PATHS = (
+    "ANSIBLE_CONFIG",
+    "ANSIBLE_INVENTORY",
+    "ANSIBLE_CACHE_PLUGIN_CONNECTION",
+    "ANSIBLE_LOG_PATH",
+    "ANSIBLE_ROLES_PATH",
+    "ANSIBLE_COLLECTIONS_PATH",
+    "ANSIBLE_COLLECTIONS_PATHS",
+)
+# The system's own folders: never mounted over the image's (its Python, tini, its CA bundle).
+_SYSTEM_TREES = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/proc", "/sys", "/dev")
+_SYSTEM_TOPS = {"/", "/home", "/opt", "/root", "/run", "/srv", "/tmp", "/var", "/mnt", "/media"}  # noqa: S108
+
+
+def _system(path: Path) -> bool:
+    text = str(path)
+    return text in _SYSTEM_TOPS or any(text == t or text.startswith(t + "/") for t in _SYSTEM_TREES)
+
+
 def _outermost(paths: Iterable[Path]) -> list[Path]:
-    """The folders to mount: each path once, and none inside another that is mounted already."""
+    """What to mount: each path once, none inside another that is mounted already, none of the system's."""
     chosen: list[Path] = []
     for path in sorted({p.resolve() for p in paths}, key=lambda p: len(p.parts)):
-        if str(path) in {"/", "/home", "/usr"}:
+        if _system(path):
             continue
         if not any(path == c or c in path.parents for c in chosen):
             chosen.append(path)
@@ -307,11 +330,29 @@ def _outermost(paths: Iterable[Path]) -> list[Path]:
 
 
 def _folder(item: str | Path) -> Path | None:
+    """The folder ansible-runner mounts for a file it is given (or the folder itself)."""
     text = str(item)
     if not text.startswith("/"):
         return None
     path = Path(text)
     return path if path.is_dir() else path.parent if path.parent.is_dir() else None
+
+
+def _existing(item: str | Path) -> Path | None:
+    """An absolute path that exists here: a file is mounted alone, not with the folder around it."""
+    text = str(item)
+    return Path(text) if text.startswith("/") and Path(text).exists() else None
+
+
+def controller_paths(env: Mapping[str, str]) -> list[str]:
+    """The paths among the settings in `env` that name the controller's files and folders."""
+    found: list[str] = []
+    for key, value in env.items():
+        if key == "ANSIBLE_LOG_PATH":
+            found.append(str(Path(value).parent))  # the log may not exist yet: Ansible creates it there
+        elif key.startswith("ANSIBLE_") and (key.endswith("_FILE") or key in CONTROLLER_PATHS):
+            found += [part for part in value.split(os.pathsep) if part]
+    return found
 
 
 def container(
@@ -321,15 +362,17 @@ def container(
     env: Mapping[str, str],
     runner_mounts: Iterable[str | Path] = (),
 ) -> Container:
-    """The container for a run of `project`: the folder of every file the run names (the inventory, vault
-    password files, extra-vars files, the state dir with the lab's keys) and of every absolute path among the
-    ANSIBLE_* variables passed in (the fact cache, ...), each mounted at its own path. ansible-runner mounts the
-    project (the working directory) and the folders of the playbook, the inventory and the vault password files
-    itself: those are not mounted twice (podman refuses two mounts on one path). The run uses the host's
-    network, as the operator's ansible-playbook would, and the invoking user's UID (rootless podman:
-    --userns=keep-id), so what it writes (generated secrets, the CA, the fact cache) belongs to the operator."""
+    """The container for a run of `project`: every file the run names (vault password files, extra-vars files)
+    and every controller path among the ANSIBLE_* settings passed in (the fact cache, ansible.cfg, ...), with the
+    state dir (the lab's keys), each mounted at its own path; never a system folder (a setting naming /usr/bin/...
+    would hide the image's own). ansible-runner mounts the project (the working directory) and the folders of
+    the playbook, the inventory and the vault password files itself: those are not mounted twice (podman refuses
+    two mounts on one path). The run uses the host's network, as the operator's ansible-playbook would, and the
+    invoking user's UID (rootless podman: --userns=keep-id), so what it writes (generated secrets, the CA, the
+    fact cache) belongs to the operator."""
     by_runner = [project, *(f for f in map(_folder, runner_mounts) if f)]
-    everything = _outermost([*by_runner, state_dir(), *(f for f in map(_folder, [*files, *env.values()]) if f)])
+    named = [p for p in map(_existing, [*files, *controller_paths(env)]) if p]
+    everything = _outermost([*by_runner, state_dir(), *named])
     mounted_by_runner = {p.resolve() for p in by_runner}
     mounts = tuple(f"{p}:{p}" for p in everything if p not in mounted_by_runner)
     shown = tuple(f"{p}:{p}" for p in everything)

@@ -425,8 +425,9 @@ def test_deploy_with_ee_runs_inside_the_image_and_records_it(
     assert request.envvars["ANSIBLE_STRATEGY_PLUGINS"] == EE_INFO.mitogen_strategies
     assert request.envvars["ANSIBLE_STRATEGY"] == "mitogen_linear"
     assert request.envvars["ANSIBLE_DISPLAY_SKIPPED_HOSTS"] == "false"
-    # runner mounts the project, the inventory and the vault password file; alur the rest, each once.
-    state, named = tmp_path / "state", tmp_path / "vars"
+    # runner mounts the project, the inventory and the vault password file's folder; alur the rest, each once
+    # (a named file alone).
+    state, named = tmp_path / "state", tmp_path / "vars" / "site.yml"
     assert sorted(request.container.mounts) == sorted([f"{state}:{state}", f"{named}:{named}"])
     for folder in (project_dir, inventory, tmp_path / "secrets"):
         assert f"{folder}:{folder}" in request.container.shown_mounts

@@ -255,7 +255,7 @@ def test_image_info_describes_itself_and_reads_its_release() -> None:
 
 def test_inspect_asks_the_image_once_per_image_id(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ALUR_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setattr(ee, "_image_id", lambda ref: INFO.image_id if ref == "some/image" else None)
+    monkeypatch.setattr(ee, "_image_id", lambda ref: INFO.image_id if ref in {"some/image", "other/name"} else None)
     probes: list[tuple[str, ...]] = []
     found = {k: v for k, v in INFO.__dict__.items() if k not in {"image", "image_id"}}
 
@@ -269,6 +269,9 @@ def test_inspect_asks_the_image_once_per_image_id(monkeypatch: pytest.MonkeyPatc
     assert probe[:4] == ("run", "--rm", "--network=none", "some/image") and probe[4:6] == ("python3", "-c")
     assert (tmp_path / "state" / "ee" / f"{INFO.image_id[:24]}.json").is_file()
     assert ee.inspect("some/image") == INFO
+    assert len(probes) == 1
+    # The same image by another of its names: the cached answer, under the name the run will start.
+    assert ee.inspect("other/name").image == "other/name"
     assert len(probes) == 1
 
 
@@ -335,22 +338,43 @@ def mounted(entries: tuple[str, ...]) -> list[Path]:
 
 def test_every_folder_the_run_names_is_mounted_once_at_its_own_path(layout: dict[str, Path]) -> None:
     box = box_for(layout)
-    # runner mounts the project, the inventory and the vault password file itself: podman refuses a second
-    # mount on the same path.
-    assert sorted(mounted(box.mounts)) == sorted([layout["state"], layout["vars"], layout["logs"]])
+    # runner mounts the project, the inventory and the vault password file's folder itself: podman refuses a
+    # second mount on the same path. A named file is mounted alone, a log's folder whole (Ansible creates the log).
+    named = layout["vars"] / "site.yml"
+    assert sorted(mounted(box.mounts)) == sorted([layout["state"], named, layout["logs"]])
     # The command that repeats the run by hand has no runner to add them.
-    assert sorted(mounted(box.shown_mounts)) == sorted(layout.values())
+    shown = [p for k, p in layout.items() if k != "vars"] + [named]
+    assert sorted(mounted(box.shown_mounts)) == sorted(shown)
     assert box.info is INFO
 
 
 def test_a_folder_inside_a_mounted_one_is_not_mounted_again(layout: dict[str, Path]) -> None:
     inner = layout["vars"] / "deeper"
     inner.mkdir()
+    for name in ("x.yml",):
+        (inner / name).write_text("{}\n")
     box = ee.container(
         INFO, layout["project"], [inner / "x.yml", layout["vars"] / "site.yml", layout["project"] / "a"], {}
     )
+    named = [inner / "x.yml", layout["vars"] / "site.yml"]
+    assert sorted(mounted(box.mounts)) == sorted([layout["state"], *named])
+    assert sorted(mounted(box.shown_mounts)) == sorted([layout["project"], layout["state"], *named])
+
+
+def test_settings_that_name_a_host_or_image_path_and_system_folders_are_never_mounted(
+    layout: dict[str, Path],
+) -> None:
+    # A host's interpreter or temp folder is no file of the controller; a system folder would hide the image's.
+    env = {
+        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
+        "ANSIBLE_BECOME_EXE": "/usr/bin/sudo",
+        "ANSIBLE_REMOTE_TEMP": "/var/tmp",
+        "ANSIBLE_VAULT_PASSWORD_FILE": "/etc/hostname",
+        "ANSIBLE_LOG_PATH": "/tmp/ansible.log",
+        "ANSIBLE_ROLES_PATH": f"{layout['vars']}:/usr/share/ansible/roles",
+    }
+    box = ee.container(INFO, layout["project"], [], env)
     assert sorted(mounted(box.mounts)) == sorted([layout["state"], layout["vars"]])
-    assert sorted(mounted(box.shown_mounts)) == sorted([layout["project"], layout["state"], layout["vars"]])
 
 
 def test_the_root_home_and_usr_folders_are_never_mounted(layout: dict[str, Path]) -> None:
