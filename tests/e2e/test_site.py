@@ -156,11 +156,12 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 
 # Warnings a run may print that are not the roles' to fix: Ansible's notice on any third-party strategy plugin
 # (Mitogen's), Mitogen's walk over ansible-core 2.21's internal _protomatter collection, Mitogen's own log lines
-# (a host that vanished mid-run), the footer of any deprecation, and find's note on the netplan folders Debian's
-# base system does not have.
+# (a host that vanished mid-run), the footer of any deprecation, find's note on the netplan folders Debian's base
+# system does not have, and Ansible's note on a fresh host that it made root's private temp folder there.
 FOREIGN_WARNINGS = re.compile(
     r"\[DEPRECATION WARNING\]: Use of strategy plugins not included in ansible\.builtin|\[WARNING\]: (Collection at "
-    r"'\S+/_protomatter' does not have|\[mux\s+\d+\]|Deprecation warnings can be disabled|Skipped '\S*netplan' path)"
+    r"'\S+/_protomatter' does not have|\[mux\s+\d+\]|Deprecation warnings can be disabled|Skipped '\S*netplan' path"
+    r"|Module remote_tmp /root/\.ansible/tmp did not exist and was created)"
 )
 
 
