@@ -89,7 +89,8 @@ def main() -> None:
         folder = Path(tmp)
         state = folder / "state"
         with site_lab(f"bee{os.getpid() % 10000}", folder) as (inventory, _count, extra):
-            env = dict(os.environ, ALUR_STATE_DIR=str(state), **extra)
+            # alur's containers.conf (if this machine needs one) lives in the default state dir.
+            env = dict(podman.podman_env(), ALUR_STATE_DIR=str(state), **extra)
             first_ee, _ = deploy(inventory, env, image, unchanged=False)
             print(f"first converge inside the EE: {first_ee:.1f} s", flush=True)
             for round_ in range(1, args.repeats + 1):
@@ -98,7 +99,8 @@ def main() -> None:
                     runs[way].append(took)
                     print(f"  round {round_}/{args.repeats}: unchanged re-run, {way}: {took:.1f} s", flush=True)
         with site_lab(f"bho{os.getpid() % 10000}", folder) as (inventory, _count, extra):
-            env = dict(os.environ, ALUR_STATE_DIR=str(state), **extra)
+            # alur's containers.conf (if this machine needs one) lives in the default state dir.
+            env = dict(podman.podman_env(), ALUR_STATE_DIR=str(state), **extra)
             first_host, _ = deploy(inventory, env, None, unchanged=False)
             print(f"first converge from the host venv: {first_host:.1f} s", flush=True)
     medians = {way: statistics.median(times) for way, times in runs.items()}
