@@ -102,7 +102,7 @@ lock:
 	        sed -E 's/^(ansible-core|ansible)==(.*)$$/\1==\2; python_version < "3.12"/'; \
 	      grep -hE '^(ansible-core|ansible)==' execution-environment/requirements.lock \
 	        execution-environment/collections.txt | sed 's/$$/; python_version >= "3.12"/'; \
-	    } | LC_ALL=C sort -f -s -t= -k1,1; \
+	    } | LC_ALL=C sort -f; \
 	  } > requirements.lock.new && \
 	  mv requirements.lock.new requirements.lock && rm -rf /tmp/alur-lock
 
