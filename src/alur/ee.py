@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from alur import __version__, images, podman
+from alur import __version__, images, podman, support
 from alur.errors import AlurError, ContainerError
 from alur.paths import project_root, state_dir
 
@@ -133,8 +133,7 @@ def source_dir() -> Path:
 
 
 def _image_id(ref: str) -> str | None:
-    proc = podman.run("image", "inspect", "--format", "{{.Id}}", ref, check=False)
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
+    return podman.image_field(ref, "{{.Id}}")
 
 
 def recipe_hash(source: Path, base_id: str, inputs: BuildInputs) -> str:
@@ -148,8 +147,7 @@ def recipe_hash(source: Path, base_id: str, inputs: BuildInputs) -> str:
 
 
 def installed_recipe(ref: str) -> str | None:
-    proc = podman.run("image", "inspect", "--format", '{{ index .Labels "' + RECIPE_LABEL + '" }}', ref, check=False)
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
+    return podman.image_label(ref, RECIPE_LABEL)
 
 
 def ensure_image(force: bool = False, trust_ca: bool = False, log: bool = True) -> str:
@@ -247,7 +245,7 @@ class ImageInfo:
 
     @property
     def core_tuple(self) -> tuple[int, ...]:
-        return tuple(int(p) for p in self.ansible_core.split(".")[:2] if p.isdigit())
+        return support.release(self.ansible_core)
 
     def describe(self) -> str:
         return f"{self.image} (ansible-core {self.ansible_core}, Python {self.python})"

@@ -136,15 +136,7 @@ def recipe_hash(release: str, source: AptSource) -> str:
 
 
 def installed_hash(release: str) -> str | None:
-    proc = podman.run(
-        "image",
-        "inspect",
-        "--format",
-        '{{ index .Labels "' + RECIPE_LABEL + '" }}',
-        image_ref(release),
-        check=False,
-    )
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
+    return podman.image_label(image_ref(release), RECIPE_LABEL)
 
 
 def ensure_image(release: str, force: bool = False, log: bool = True) -> str:

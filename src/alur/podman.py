@@ -61,6 +61,17 @@ def run(
     return proc
 
 
+def image_field(ref: str, template: str) -> str | None:
+    """One field of a local image (a Go template: {{.Id}}, a label ...); None when the image or the field is not
+    there."""
+    proc = run("image", "inspect", "--format", template, ref, check=False)
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def image_label(ref: str, label: str) -> str | None:
+    return image_field(ref, '{{ index .Labels "' + label + '" }}')
+
+
 def run_json(*args: str) -> Any:
     out = run(*args).stdout.strip()
     return json.loads(out) if out else []

@@ -59,3 +59,21 @@ def test_candidate_limits_never_exceed_the_hard_limits() -> None:
     for nofile, nproc in podman._candidate_limits():
         assert hard_nofile == resource.RLIM_INFINITY or nofile <= hard_nofile
         assert nproc >= 4096
+
+
+def test_an_image_field_or_label_is_read_with_podmans_template_or_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[str, ...]] = []
+    answers = {"there": (0, "0123abcd\n"), "unlabelled": (0, "\n"), "missing": (125, "")}
+
+    def fake_run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        asked.append(args)
+        code, out = answers[args[-1]]
+        return subprocess.CompletedProcess(args, code, out, "Error: no such image" if code else "")
+
+    monkeypatch.setattr(podman, "run", fake_run)
+    assert podman.image_field("there", "{{.Id}}") == "0123abcd"
+    assert asked[-1] == ("image", "inspect", "--format", "{{.Id}}", "there")
+    # An image without the label answers an empty line; a missing image an error: neither is a value.
+    assert podman.image_label("unlabelled", "io.alur.recipe") is None
+    assert asked[-1][3] == '{{ index .Labels "io.alur.recipe" }}'
+    assert podman.image_label("missing", "io.alur.recipe") is None
