@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from alur import support
+
 if TYPE_CHECKING:
     from alur.ee import ImageInfo
 
@@ -41,9 +43,7 @@ class Accelerator:
 
 
 def _core_version() -> tuple[int, ...]:
-    from ansible.release import __version__
-
-    return tuple(int(part) for part in __version__.split(".")[:2] if part.isdigit())
+    return support.release(support.host_core())
 
 
 def _switched_off() -> bool:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.alur.site.plugins.module_utils.network import validate as network_model
 
@@ -34,6 +34,9 @@ from alur import preflight
 from alur.exitcodes import ExitCode
 from alur.findings import Finding
 from alur.inventory import Inventory, InventoryError, Undetermined
+
+if TYPE_CHECKING:
+    from alur.ee import ImageInfo
 
 VALIDATE_PLAY = "playbooks/validate.yml"
 # Its last task fails the hosts that passed when another did not: the cause is already reported.
@@ -172,10 +175,10 @@ def validate_play(
     inventory: Inventory,
     limit: str | None,
     run: Callable[[Any, Callable[[Any], None]], Any] | None = None,
-    image: Any = None,
+    image: ImageInfo | None = None,
 ) -> list[Finding]:
     """Run site.yml's validate play against the inventory without contacting a host; its failures as findings.
-    With `image` (an alur.ee.ImageInfo) the play runs inside that execution environment.
+    With `image` the play runs inside that execution environment.
 
     The play stops a host at its first failure. Its argument_specs failures say again what validate_roles
     says (in Ansible's words): run_check drops them for the hosts validate_roles already faulted."""
@@ -514,7 +517,7 @@ def run_check(
     reach_host: Callable[[Any, Sequence[preflight.Source]], dict[str, bool]] = preflight.reach,
     run_validate_play: bool = True,
     run_playbook: Callable[[Any, Callable[[Any], None]], Any] | None = None,
-    image: Any = None,
+    image: ImageInfo | None = None,
 ) -> CheckReport:
     """Every rule; the preflight only for the hosts `limit` selects (all when None)."""
     targets = inventory.resolve(limit)

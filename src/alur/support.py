@@ -27,13 +27,14 @@ CONTROLLER_PYTHON: dict[tuple[int, int], tuple[int, int]] = {
 }
 
 
-def _release(version: str) -> tuple[int, int]:
+def release(version: str) -> tuple[int, int]:
+    """The release a version belongs to: 2.21.5 -> (2, 21)."""
     major, minor = (int(part) for part in version.split(".")[:2])
     return major, minor
 
 
 def end_of_life(version: str) -> date | None:
-    return END_OF_LIFE.get(_release(version))
+    return END_OF_LIFE.get(release(version))
 
 
 def newest_for(python: tuple[int, int]) -> tuple[int, int]:
@@ -49,7 +50,7 @@ def notice(version: str, where: str = "this host", today: date | None = None) ->
         return None
     python = sys.version_info[:2]
     why = ""
-    if where == "this host" and newest_for(python) <= _release(version):
+    if where == "this host" and newest_for(python) <= release(version):
         why = f" (the newest this Python {python[0]}.{python[1]} runs)"
     way = (
         "run with --ee (alur's execution environment, ansible-core 2.21; make ee builds it)"
