@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from ee_images import image_info
 
 from alur import accelerate
-from alur.ee import ImageInfo
 
 
 @pytest.fixture(autouse=True)
@@ -66,15 +67,10 @@ def test_without_mitogen_the_plain_strategy_says_how_to_get_it(monkeypatch: pyte
 # --- inside an execution environment: the image's Mitogen and ansible-core, not this host's ----------------
 
 
-def image(core: str = "2.21.5", mitogen: str | None = "0.3.50") -> ImageInfo:
-    strategies = "/opt/alur-ee/lib/python3.13/site-packages/ansible_mitogen/plugins/strategy" if mitogen else None
-    return ImageInfo("some/image", "0123abcd", core, "3.13.5", mitogen, strategies)
-
-
 def test_an_image_runs_its_own_mitogen(monkeypatch: pytest.MonkeyPatch) -> None:
     # This host's core (outside Mitogen's range) says nothing about the image's.
     monkeypatch.setattr(accelerate, "_core_version", lambda: (2, 18))
-    chosen = accelerate.choose(image=image())
+    chosen = accelerate.choose(image=image_info())
     assert chosen.used, chosen.description
     assert chosen.env == {
         "ANSIBLE_STRATEGY_PLUGINS": "/opt/alur-ee/lib/python3.13/site-packages/ansible_mitogen/plugins/strategy",
@@ -84,7 +80,7 @@ def test_an_image_runs_its_own_mitogen(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_an_image_without_mitogen_runs_the_plain_strategy_and_says_which_image() -> None:
-    chosen = accelerate.choose(image=image(mitogen=None))
+    chosen = accelerate.choose(image=image_info(mitogen=None))
     assert not chosen.used and chosen.env == {}
     assert chosen.description == "plain strategy: Mitogen is not installed in some/image"
 
@@ -92,20 +88,20 @@ def test_an_image_without_mitogen_runs_the_plain_strategy_and_says_which_image()
 @pytest.mark.parametrize("core", ["2.18.3", "2.22.0"])
 def test_an_image_whose_core_mitogen_does_not_support_falls_back(monkeypatch: pytest.MonkeyPatch, core: str) -> None:
     monkeypatch.setattr(accelerate, "_core_version", lambda: (2, 19))
-    chosen = accelerate.choose(image=image(core=core))
+    chosen = accelerate.choose(image=image_info(core=core))
     assert not chosen.used and chosen.env == {}
     shown = ".".join(core.split(".")[:2])
     assert chosen.description == f"plain strategy: Mitogen 0.3.50 supports ansible-core 2.19 to 2.21, not {shown}"
 
 
 def test_the_switches_win_inside_an_image_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert not accelerate.choose(enabled=False, image=image()).used
+    assert not accelerate.choose(enabled=False, image=image_info()).used
     monkeypatch.setenv(accelerate.SWITCH, "0")
-    assert not accelerate.choose(image=image()).used
+    assert not accelerate.choose(image=image_info()).used
 
 
 def test_an_image_whose_mitogen_has_no_strategy_folder_runs_the_plain_strategy() -> None:
     # The probe found the distribution but not the ansible_mitogen package: nothing for Ansible to load.
-    chosen = accelerate.choose(image=ImageInfo("some/image", "0123abcd", "2.21.5", "3.13.5", "0.3.50", None))
+    chosen = accelerate.choose(image=replace(image_info(), mitogen_strategies=None))
     assert not chosen.used and chosen.env == {}
     assert "not installed in some/image" in chosen.description

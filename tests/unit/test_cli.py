@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from alur_project import make_project
 from click.testing import CliRunner, Result
+from ee_images import image_info
 
 from alur import cli as cli_module
 from alur import ee, runner, runs, status, support
@@ -367,15 +368,7 @@ def test_a_retried_agent_brings_its_controller_along() -> None:
 
 # --- inside an execution environment (alur.ee), with the image's answers fixed -----------------------------
 
-EE_INFO = ee.ImageInfo(
-    image="some/image",
-    image_id="0123456789abcdef0123456789abcdef",
-    ansible_core="2.21.5",
-    python="3.13.5",
-    mitogen="0.3.50",
-    mitogen_strategies="/opt/alur-ee/lib/python3.13/site-packages/ansible_mitogen/plugins/strategy",
-    ansible_runner="2.4.2",
-)
+EE_INFO = image_info()
 
 
 class _Today(date):

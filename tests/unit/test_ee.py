@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from ee_images import image_info
 
 from alur import __version__, ee
 from alur.errors import AlurError
@@ -236,15 +237,7 @@ def test_a_missing_build_file_is_named(tmp_path: Path, monkeypatch: pytest.Monke
 
 # --- what is inside -----------------------------------------------------------------------------------
 
-INFO = ee.ImageInfo(
-    image="some/image",
-    image_id="0123456789abcdef0123456789abcdef",
-    ansible_core="2.21.5",
-    python="3.13.5",
-    mitogen="0.3.50",
-    mitogen_strategies="/opt/alur-ee/lib/python3.13/site-packages/ansible_mitogen/plugins/strategy",
-    ansible_runner="2.4.2",
-)
+INFO = image_info()
 
 
 def test_image_info_describes_itself_and_reads_its_release() -> None:
